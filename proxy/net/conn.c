@@ -19,7 +19,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -302,8 +301,7 @@ static void begin_wait(struct mp_conn *c)
     arm_timer(c, c->lim.idle_timeout_ms);
 }
 
-struct mp_conn *mp_conn_new(struct mp_loop *loop, int fd, const struct mp_conn_kind *kind,
-                            bool reject)
+void mp_conn_new(struct mp_loop *loop, int fd, const struct mp_conn_kind *kind, bool reject)
 {
     int one = 1;
     struct mp_conn *c = calloc(1, sizeof(*c));
@@ -312,7 +310,6 @@ struct mp_conn *mp_conn_new(struct mp_loop *loop, int fd, const struct mp_conn_k
     c->out = evbuffer_new();
     if (c->out == NULL)
         goto fail;
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->fd = fd;
     c->loop = loop;
@@ -330,12 +327,13 @@ struct mp_conn *mp_conn_new(struct mp_loop *loop, int fd, const struct mp_conn_k
     begin_wait(c);
     if (reject)
         c->kind->refuse(c, MP_CONN_REFUSE_OVERLOADED);
-    return c;
+    else
+        on_read(fd, EV_READ, c); /* may free c */
+    return;
 fail:
     if (c != NULL)
         free(c);
     close(fd);
-    return NULL;
 }
 
 static void conn_free(struct mp_conn *c)
@@ -427,7 +425,7 @@ static void read_body(struct mp_conn *c)
     }
     size_t total = c->head.head_len + (size_t)c->head.content_length;
     if (c->in.len < total) {
-        if (mp_buf_reserve(c->loop, &c->in, total) != MP_OK)
+        if (mp_buf_reserve_exact(c->loop, &c->in, total) != MP_OK)
             c->kind->refuse(c, MP_CONN_REFUSE_INTERNAL);
         else
             keep_reading(c);

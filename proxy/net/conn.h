@@ -95,12 +95,15 @@ enum mp_conn_end {
 
 #define MP_CONN_HIGH_WATER (256 * 1024) /* handler should pause its producer above */
 
-/* Takes ownership of the connected socket fd (non-blocking is set here).
- * With reject set, the connection answers 503 overloaded and closes.
- * Returns the connection (owned by the loop; freed when it closes), or NULL
- * when out of memory (fd is closed then). */
-struct mp_conn *mp_conn_new(struct mp_loop *loop, int fd, const struct mp_conn_kind *kind,
-                            bool reject);
+/* Takes ownership of the connected socket fd, which must be non-blocking
+ * (accept4 with SOCK_NONBLOCK). With reject set, the connection answers 503
+ * overloaded and closes. Otherwise what the client has sent already is read
+ * at once: a connection accepted from a backlog (a burst of new clients)
+ * usually has its request waiting, and reading it now saves a loop pass
+ * before the request is handled. The connection belongs to the loop and may
+ * be gone when this returns (the client closed, a whole request answered at
+ * once); out of memory, fd is closed. */
+void mp_conn_new(struct mp_loop *loop, int fd, const struct mp_conn_kind *kind, bool reject);
 
 /* The client went away (or its socket failed) while req was attached: the
  * owner releases req. The connection is freed right after this returns. */

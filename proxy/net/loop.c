@@ -169,6 +169,18 @@ int mp_buf_reserve(struct mp_loop *loop, struct mp_buf *b, size_t min_cap)
     return MP_OK;
 }
 
+int mp_buf_reserve_exact(struct mp_loop *loop, struct mp_buf *b, size_t size)
+{
+    if (b->cap >= size || size <= MP_BUF_LARGE_MAX)
+        return mp_buf_reserve(loop, b, size);
+    char *nd = realloc(b->data, size);
+    if (nd == NULL)
+        return MP_ENOMEM;
+    b->data = nd;
+    b->cap = size;
+    return MP_OK;
+}
+
 void mp_buf_release(struct mp_loop *loop, struct mp_buf *b)
 {
     if (b->data != NULL) {

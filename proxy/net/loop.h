@@ -102,6 +102,11 @@ void mp_loop_set_config(struct mp_loop *loop, struct mp_shared_config *shared);
 /* Makes b hold at least min_cap bytes of capacity, keeping its contents.
  * Returns MP_OK or MP_ENOMEM (b unchanged). */
 int mp_buf_reserve(struct mp_loop *loop, struct mp_buf *b, size_t min_cap);
+/* As mp_buf_reserve(), for a size known in advance (a request with a
+ * Content-Length): above the pooled sizes, exactly size bytes, not the
+ * next power of two, so that a 1 MiB body does not hold 2 MiB whose
+ * second half the arena's later reuse makes resident. */
+int mp_buf_reserve_exact(struct mp_loop *loop, struct mp_buf *b, size_t size);
 /* Gives b's memory back to the pool (or frees it) and empties b. */
 void mp_buf_release(struct mp_loop *loop, struct mp_buf *b);
 

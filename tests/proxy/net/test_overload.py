@@ -5,6 +5,7 @@ whole requests keep being served; a request in progress keeps its place,
 and when every connection has one the refusal stays 503."""
 
 import os
+import signal
 import socket
 import sys
 import threading
@@ -127,6 +128,109 @@ class Displacement(harness.ProxyTestCase):
         for c in busy:
             self.assertEqual(c.read_response('POST', timeout=5).status, 200)
 
+
+class AcceptBurst(harness.ProxyTestCase):
+    """Connections that arrive while the worker is busy (a burst of new
+    clients): each one's request is already in its socket when it is
+    accepted, and is read in the same loop pass as the accept, not one pass
+    later. The worker is stopped (SIGSTOP) while the clients connect and
+    send, so every request is waiting in the kernel when it resumes; the
+    preload tests/proxy/passlog.c logs accepts, loop passes and reads in
+    order."""
+
+    CONNS = 24
+
+    def start_logged(self):
+        env, path = harness.preload_env(self, 'MPTEST_PASSLOG_LIB', 'passes',
+                                        lambda path: {'MPTEST_PASSLOG_FILE': path})
+        return self.start_proxy(workers=1, memory={'mode': 'off'}, env=env), path
+
+    def stop(self, p):
+        """SIGSTOP, and wait until every thread of p is stopped."""
+        p.proc.send_signal(signal.SIGSTOP)
+        task = '/proc/%d/task' % p.proc.pid
+
+        def stopped():
+            for t in os.listdir(task):
+                with open(os.path.join(task, t, 'stat')) as f:
+                    if f.read().rsplit(')', 1)[1].split()[0] != 'T':
+                        return False
+            return True
+        deadline = time.monotonic() + 10
+        while not stopped() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def waiting(self, p, nbytes, conns):
+        """The client ports of conns whose request (nbytes) waits whole in
+        the stopped proxy's socket: all of them, or what there is after 10 s
+        (the kernel may hold a few bytes back a while; those are left out)."""
+        ports = {c.sock.getsockname()[1] for c in conns}
+        deadline = time.monotonic() + 10
+        while True:
+            full = {rport for lport, rport, _, rx in harness.tcp_queues()
+                    if lport == p.port and rport in ports and rx == nbytes}
+            if len(full) == len(ports) or time.monotonic() > deadline:
+                return full
+            time.sleep(0.02)
+
+    def test_a_request_waiting_at_accept_is_read_in_the_accepting_pass(self):
+        p, path = self.start_logged()
+        self.assertEqual(p.chat().status, 200)
+        body = harness.chat_body(content='burst')
+        raw = harness.build_request('POST', '/v1/chat/completions',
+                                    [('Content-Type', 'application/json')], body)
+        before = self.fake.stats()['requests']
+        self.stop(p)
+        conns = []
+        try:
+            for _ in range(self.CONNS):
+                c = harness.HTTPConn(p.port)
+                self.addCleanup(c.close)
+                c.send(raw)
+                conns.append(c)
+            full = self.waiting(p, len(raw), conns)
+        finally:
+            p.proc.send_signal(signal.SIGCONT)
+        self.assertGreaterEqual(len(full), self.CONNS // 2, 'the requests did not reach the sockets')
+        for c in conns:
+            self.assertEqual(c.read_response('POST', timeout=10).status, 200)
+        self.assertEqual(self.fake.stats()['requests'] - before, self.CONNS)
+        with open(path) as f:
+            lines = [line.split() for line in f]
+        accepts = [(i, w[1], w[2]) for i, w in enumerate(lines) if w[0] == 'accept' and int(w[3]) in full]
+        self.assertEqual(len(accepts), len(full))
+        late = []
+        for i, tid, fd in accepts:
+            for w in lines[i + 1:]:
+                if w[0] == 'pass' and w[1] == tid:
+                    late.append(fd)  # the loop went back to epoll_wait first
+                    break
+                if w[0] == 'read' and w[1] == tid and w[2] == fd:
+                    break
+        self.assertEqual(late, [], '%d of %d waiting requests were read a pass after their accept'
+                         % (len(late), len(full)))
+
+    def test_a_connection_closed_or_pipelining_before_accept(self):
+        p, _ = self.start_logged()
+        raw = harness.build_request('POST', '/v1/chat/completions',
+                                    [('Content-Type', 'application/json')], harness.chat_body(content='two'))
+        before = self.fake.stats()['requests']
+        self.stop(p)
+        try:
+            gone = socket.create_connection(('127.0.0.1', p.port))
+            gone.close()  # EOF is all the first read finds
+            two = harness.HTTPConn(p.port)
+            self.addCleanup(two.close)
+            two.send(raw + raw)  # two requests waiting at the accept
+        finally:
+            p.proc.send_signal(signal.SIGCONT)
+        for _ in range(2):
+            self.assertEqual(two.read_response('POST', timeout=10).status, 200)
+        self.assertEqual(self.fake.stats()['requests'] - before, 2)
+        two.close()
+        p.wait_metric('memproxy_open_connections', lambda x: x == 0, 10)
+        self.assertEqual(p.metric('memproxy_open_connections'), 0)
+        self.assertEqual(p.chat().status, 200)
 
 if __name__ == '__main__':
     harness.main('proxy_overload')
