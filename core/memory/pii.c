@@ -313,11 +313,43 @@ static int number_kind(const unsigned char *s, size_t len, size_t i, size_t *end
     return is_phone(&nm) ? MP_PII_PHONE : 0;
 }
 
+/* Every match holds a digit at most DIGIT_REACH bytes after its start (a
+ * number, which may open with "+(" or a space; an IBAN's check digits
+ * after its two letters; a national id's after its letters), or is an
+ * email whose '@' is at most AT_REACH bytes after it: the bytes farther
+ * than that from both are skipped without a look. */
+#define DIGIT_REACH 4
+#define AT_REACH    64
+
+/* The first digit (or '@', when at) at or after i; none: far past len. */
+static size_t next_mark(const unsigned char *s, size_t len, size_t i, bool at)
+{
+    if (at) {
+        const unsigned char *p = i < len ? memchr(s + i, '@', len - i) : NULL;
+        return p != NULL ? (size_t)(p - s) : len + AT_REACH + 1;
+    }
+    while (i < len && !mp_ascii_is_digit(s[i]))
+        i++;
+    return i < len ? i : len + AT_REACH + 1;
+}
+
 int mp_pii_find(const char *text, size_t len, size_t from, size_t *start, size_t *end)
 {
     const unsigned char *s = (const unsigned char *)text;
+    size_t digit = next_mark(s, len, from, false), at = next_mark(s, len, from, true);
 
     for (size_t i = from; i < len; i++) {
+        if (digit < i)
+            digit = next_mark(s, len, i, false);
+        if (at < i)
+            at = next_mark(s, len, i, true);
+        if (digit - i > DIGIT_REACH && at - i > AT_REACH) {
+            size_t next = digit - DIGIT_REACH < at - AT_REACH ? digit - DIGIT_REACH : at - AT_REACH;
+            if (next >= len)
+                break;
+            i = next - 1; /* the loop's step lands on next */
+            continue;
+        }
         unsigned char c = s[i];
         unsigned char prev = i > 0 ? s[i - 1] : ' ';
         int kind = 0;
