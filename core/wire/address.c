@@ -324,6 +324,8 @@ static void read_line(const char *t, size_t b, size_t e, const struct firsts *f,
             out->work += named > 0;
             out->own += named == 2;
         }
+        while (is_alnum(c) && i + 1 < e && is_alnum(t[i + 1]))
+            i++; /* the rest of the word: no reading starts inside it */
     }
 }
 
