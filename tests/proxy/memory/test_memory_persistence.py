@@ -73,7 +73,7 @@ class Persistence(mh.MemCase):
                          'the turn recorded before kill -9 is gone')
         # Without api_key the job has no credentials until the user comes
         # back: it is held for one (not queue depth: docs/memory-jobs.md, "Held jobs").
-        self.assertEqual(p2.metric('memproxy_memory_jobs_held', reason='no_credential'), 1,
+        self.assertEqual(p2.wait_metric('memproxy_memory_jobs_held', lambda v: v >= 1, reason='no_credential'), 1,
                          'the pending job was not reloaded')
         time.sleep(1.5)
         self.assertEqual(mh.job_requests(self.fake, after=n1), [],

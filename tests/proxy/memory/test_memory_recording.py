@@ -76,7 +76,9 @@ class Recording(mh.MemCase):
         user = mh.uid('st')
         body, _ = mh.build_chat([user_msg('stream me')], stream=True)
         with self.proxy.conn(timeout=20) as c:
-            c.send_request('POST', CHAT, mh.chat_headers(user, fake='events=3,event_delay_ms=400'), body)
+            # the stream's end is 6 s after its first event: the check below
+            # falls inside it however slowly this test runs
+            c.send_request('POST', CHAT, mh.chat_headers(user, fake='events=3,event_delay_ms=3000'), body)
             r = c.read_head()
             self.assertEqual(r.status, 200, r)
             self.assertEqual(r.header('x-memory-mode'), 'buffer')
@@ -84,7 +86,7 @@ class Recording(mh.MemCase):
             self.assertIn(b'tok0', bytes(r.body))
             time.sleep(0.2)
             self.assertEqual(self.buffer(user), [], 'a stream was recorded before it finished')
-            c.read_more(timeout=15)
+            c.read_more(timeout=harness.WAIT)
             self.assertTrue(r.complete, r)
         mem = mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) >= 2, what='the stream turn')
         self.assertEqual(mh.buffer_pairs(mem), [('user', 'stream me'), ('assistant', STREAM_REPLY3)])
