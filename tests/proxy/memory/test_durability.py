@@ -102,7 +102,7 @@ class DurableAck(mh.MemCase):
         c = self.proxy.conn()
         body, _ = mh.build_chat([mh.user_msg('left before the end')])
         c.send_request('POST', '/v1/chat/completions', mh.chat_headers(user), body)
-        r = c.read_head('POST', timeout=5)
+        r = c.read_head('POST', timeout=harness.WAIT)
         self.assertEqual(r.status, 200)
         c.abort()  # before the held last byte arrives
         mem = mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) == 2, what='the turn')
@@ -461,7 +461,7 @@ class StrictFraming(harness.ProxyTestCase):
     def raw(self, data):
         with harness.HTTPConn(self.proxy.port) as c:
             c.send(data)
-            return c.read_response('POST', timeout=5)
+            return c.read_response('POST', timeout=harness.WAIT)
 
     def test_bare_lf_after_request_line_400(self):
         r = self.raw(b'GET /v1/models HTTP/1.1\nHost: x\r\n\r\n')

@@ -164,7 +164,7 @@ class Recording(mh.MemCase):
         c.send_request('POST', CHAT, mh.chat_headers(user, fake='events=4,event_delay_ms=300'), body)
         r = c.read_head()
         self.assertEqual(r.status, 200, r)
-        c.read_more(timeout=5, until=lambda x: b'tok0' in bytes(x.body))
+        c.read_more(timeout=harness.WAIT, until=lambda x: b'tok0' in bytes(x.body))
         c.abort()
         self.proxy.wait_metric('memproxy_client_disconnects_total', lambda v: v > before, 5)
         time.sleep(1.6)   # past the time the stream would have finished

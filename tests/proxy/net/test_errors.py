@@ -159,7 +159,7 @@ class Limits(ErrorCase):
         with HTTPConn(self.proxy.port) as c:
             c.send(b'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
                    b'Content-Length: 10000000\r\n\r\n{"model":')
-            r = c.read_response(timeout=5)
+            r = c.read_response(timeout=harness.WAIT)
             self.assertOpenAIError(r, 413, 'body_too_large')
 
     def test_body_over_limit_chunked_413(self):
@@ -292,7 +292,7 @@ class Limits(ErrorCase):
             with self.subTest(raw=raw[:40]):
                 with HTTPConn(self.proxy.port) as c:
                     c.send(raw)
-                    r = c.read_response(timeout=5)
+                    r = c.read_response(timeout=harness.WAIT)
                     self.assertOpenAIError(r, 400, 'bad_request')
         self.assertCounted(self.proxy, before, 400, len(cases), client_kind='bad_request')
 

@@ -392,7 +392,7 @@ class Streaming(StreamCase):
         c.send_request('POST', CHAT, stream_headers('events=1000,event_delay_ms=50'), chat_body(stream=True))
         r = c.read_head()
         self.assertEqual(r.status, 200, r)
-        c.read_more(timeout=5, until=lambda x: len(x.events()) >= 1)
+        c.read_more(timeout=harness.WAIT, until=lambda x: len(x.events()) >= 1)
         self.assertGreaterEqual(len(r.events()), 1)
         st1 = self.fake.stats()
         self.assertEqual(st1['aborted'], st0['aborted'])
@@ -487,7 +487,7 @@ class StreamIdleTimeout(StreamCase):
         self.assertDeltaMetric(self.proxy, before, 'memproxy_client_disconnects_total', 1)
         # What the client finds: the start of the stream, then the end of the
         # connection before the end of the stream.
-        r = c.read_head(timeout=5)
+        r = c.read_head(timeout=harness.WAIT)
         self.assertEqual(r.status, 200, r)
         c.read_more(timeout=20)
         self.assertTrue(r.closed, 'the connection of a client that read nothing is still open')
@@ -735,7 +735,7 @@ class EventsGoOutInTheirPass(StreamCase):
             c.send_request('POST', CHAT, stream_headers(self.DIRECTIVES), chat_body(stream=True))
         for c in conns:  # both streams open, their first event relayed
             self.assertEqual(c.read_head().status, 200)
-            c.read_more(timeout=5, until=lambda x: len(x.events()) >= 1)
+            c.read_more(timeout=harness.WAIT, until=lambda x: len(x.events()) >= 1)
         os.kill(p.pid, signal.SIGSTOP)
         try:
             mark = os.path.getsize(log)

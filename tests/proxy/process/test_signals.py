@@ -150,7 +150,7 @@ class Signals(harness.ProxyTestCase):
         took = time.monotonic() - t0
         self.assertEqual(rc, 0, 'exit code after drain timeout (None: still running)')
         self.assertGreaterEqual(took, 0.8, 'exited after %.2f s, before drain_timeout_ms=1000' % took)
-        r = conns[0].read_more(timeout=5)
+        r = conns[0].read_more(timeout=harness.WAIT)
         self.assertTrue(r.closed, 'stalled stream still open after exit')
         self.assertNotIn(b'[DONE]', bytes(r.body))
         conns[0].close()
@@ -175,7 +175,7 @@ class Signals(harness.ProxyTestCase):
         self.assertEqual(rc, 0, 'exit code after the second SIGTERM')
         self.assertIsNotNone(p.wait_log(lambda o: o.get('level') == 'warn' and 'second' in o.get('msg', ''), 2,
                                         start=nlines), 'no warning for the second stop signal')
-        r = conns[0].read_more(timeout=5)
+        r = conns[0].read_more(timeout=harness.WAIT)
         self.assertTrue(r.closed, 'the stalled stream is still open after the exit')
         self.assertFalse(r.complete, r)
         self.assertNotIn(b'[DONE]', bytes(r.body))
