@@ -108,7 +108,7 @@ class Browser:
             raise AssertionError('page script failed: %r' % r['exceptionDetails'])
         return r['result'].get('value')
 
-    def wait(self, expression, timeout=20, what=None):
+    def wait(self, expression, timeout=30, what=None):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.js(expression):

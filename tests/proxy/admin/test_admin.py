@@ -168,6 +168,7 @@ class Admin(harness.ProxyTestCase):
             self.assertEqual(self.proxy.request('GET', '/nope').status, 404)
         self.assertEqual(self.proxy.chat(fake='status=429').status, 429)
         self.proxy.wait_metric('memproxy_requests_total', lambda v: v - all0 >= 10, 5)
+        self.proxy.wait_metric('memproxy_request_duration_seconds_count', lambda v: v - cnt0 >= 10, 5)
         time.sleep(0.05)
         m1 = self.proxy.metrics()
         self.assertEqual(metric_sum(m1, 'memproxy_requests_total', status='200', stream='false') - ok0, 4)

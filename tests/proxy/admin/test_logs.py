@@ -10,6 +10,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import harness  # noqa: E402
+import memhelpers as mh  # noqa: E402
 from harness import HTTPConn, chat_body, chunk_encode  # noqa: E402
 
 CHAT = '/v1/chat/completions'
@@ -25,8 +26,16 @@ class Logs(harness.ProxyTestCase):
     def request_lines(self, start):
         return [o for o in self.proxy.log_objects(start) if o.get('msg') == 'request']
 
+    def settled(self):
+        """The log's length once every data-plane request so far has its
+        line (memproxy_requests_total counts them all), so no line of an
+        earlier test comes after it."""
+        mh.wait_for(lambda: len(self.request_lines(0)) == self.proxy.metric('memproxy_requests_total'),
+                    what='a request line for every request counted')
+        return self.proxy.log_count()
+
     def wait_request_lines(self, start, n):
-        deadline = time.monotonic() + 5
+        deadline = harness.wait_deadline(5)
         while time.monotonic() < deadline:
             lines = self.request_lines(start)
             if len(lines) >= n:
@@ -36,8 +45,7 @@ class Logs(harness.ProxyTestCase):
         return self.request_lines(start)
 
     def test_one_line_per_request_with_fields(self):
-        time.sleep(0.3)  # lines of earlier tests are out
-        start = self.proxy.log_count()
+        start = self.settled()
         body = chat_body(content='count me')
         r1 = self.proxy.request('POST', CHAT, [('Content-Type', 'application/json')], body)
         r2 = self.proxy.chat(stream=True)
@@ -82,8 +90,7 @@ class Logs(harness.ProxyTestCase):
         self.assertEqual(len({o['request_id'] for o in lines}), 4)
 
     def test_user_is_hashed(self):
-        time.sleep(0.3)
-        start = self.proxy.log_count()
+        start = self.settled()
         self.assertEqual(self.proxy.chat(headers=[('X-User-Id', 'hash-me-user-77')]).status, 200)
         self.assertEqual(self.proxy.chat(headers=[('X-User-Id', 'hash-me-user-77')]).status, 200)
         self.assertEqual(self.proxy.chat(headers=[('X-User-Id', 'other-user-88')]).status, 200)
@@ -100,8 +107,7 @@ class Logs(harness.ProxyTestCase):
     def test_memory_routes_name_their_user(self):
         # a person's own reads and erasures are tied to them in the request
         # log, by the same hash as their chat requests
-        time.sleep(0.3)
-        start = self.proxy.log_count()
+        start = self.settled()
         me = [('X-User-Id', 'mem-log-user-31')]
         self.assertEqual(self.proxy.chat(headers=me).status, 200)
         put = me + [('Content-Type', 'application/json')]
@@ -184,7 +190,8 @@ class Secrets(harness.ProxyTestCase):
         return statuses
 
     def check_clean(self, p):
-        time.sleep(0.2)
+        if not p.stopped:
+            self.assertIsNotNone(p.wait_log(lambda o: o.get('msg') == 'request', harness.WAIT))
         text = p.err.text()
         self.assertIn('"msg":"request"', text.replace(' ', ''))
         for c in CANARIES:
@@ -222,7 +229,7 @@ class Secrets(harness.ProxyTestCase):
         statuses = self.exercise(p)
         self.assertEqual(statuses[:4], [200, 200, 200, 500])
         n = len(statuses)
-        deadline = time.monotonic() + 5
+        deadline = harness.wait_deadline(5)
         while time.monotonic() < deadline and len(self.text_request_lines(p, start)) < n:
             time.sleep(0.05)
         lines = p.log_lines()[start:]

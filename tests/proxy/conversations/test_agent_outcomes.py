@@ -382,8 +382,8 @@ class ParkedLoop(mh.MemCase):
         data = self.storage_dir()
         memory = {'mode': 'buffer', 'durable_ack': 'false'}
         self.p = self.start_proxy(workers=1, server={'drain_timeout_ms': 300}, memory=memory,
-                                  storage={'path': data},
-                                  env={'MEMPROXY_TEST_COMMIT_DELAY_MS': '1000'})
+                                  storage={'path': data},  # no commit ends before the drain
+                                  env={'MEMPROXY_TEST_COMMIT_DELAY_MS': '5000'})
         user = mh.uid('parked')
         question = 'Rotate the deploy keys (%s)' % user
         agent = Agent(self, 'responses_prev', False, user)  # a link among the rounds

@@ -26,7 +26,8 @@ import memhelpers as mh  # noqa: E402
 from test_conversations import Client, ConvCase  # noqa: E402
 from test_conversation_heads import KeyedClient  # noqa: E402
 
-IDLE = 2  # [memory] conversation_idle_seconds of these proxies
+IDLE = 6  # [memory] conversation_idle_seconds of these proxies: far longer than a turn
+# takes on a busy machine, so that no chat is cut by it unless a test pauses
 ON = {'prompt_cache_key': 'conversation'}
 CHAT_A = ('Hello, I want to plan a garden this spring.', 'Tomatoes and basil, mostly.',
           'How much sun do they need?')

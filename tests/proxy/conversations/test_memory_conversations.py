@@ -145,7 +145,7 @@ class Conversations(mh.MemCase):
         admin = {'admin': {'token': mh.ADMIN_TOKEN}}
         p = self.start_proxy(workers=2, server={'drain_timeout_ms': 300}, memory=memory,
                              storage={'path': data}, sections=admin,
-                             env={'MEMPROXY_TEST_COMMIT_DELAY_MS': '1000'})
+                             env={'MEMPROXY_TEST_COMMIT_DELAY_MS': '5000'})  # no commit ends before the drain
         u = mh.uid('park')
         c = 'chat-p-' + u
         conn = p.conn()

@@ -28,11 +28,17 @@ def buffer_texts(mem):
     return [m['content'] for m in mem['buffer']]
 
 
+# Each commit waits this long in DurableAck: a held reply ends no sooner
+# than that after its request was sent, whatever the machine's speed; a
+# reply not held ends sooner, unless the machine stalls the whole of it.
+DELAY_S = 2.0
+
+
 class DurableAck(mh.MemCase):
     """The end of a recorded reply is sent only once its turn is committed."""
 
     PROXY_CONFIG = {'workers': 1, 'memory': {'mode': 'buffer'},
-                    'env': {'MEMPROXY_TEST_COMMIT_DELAY_MS': '400'}}
+                    'env': {'MEMPROXY_TEST_COMMIT_DELAY_MS': str(int(DELAY_S * 1000))}}
 
     def test_content_length_body_last_byte_waits_for_commit(self):
         user = mh.uid('dack')
@@ -43,9 +49,9 @@ class DurableAck(mh.MemCase):
         self.assertEqual(int(r.header('content-length')), n)
         t_all_but_last = next(t for t, got in r.marks if got >= n - 1)
         t_last = next(t for t, got in r.marks if got >= n)
-        self.assertGreaterEqual(t_last - t_all_but_last, 0.3,
+        self.assertGreaterEqual(t_last - r.t_sent, DELAY_S,
                                 'the last byte did not wait for the commit: %r' % r.marks)
-        self.assertLess(t_all_but_last - r.t_sent, 0.3, 'the body before its last byte was held too')
+        self.assertLess(t_all_but_last - r.t_sent, DELAY_S, 'the body before its last byte was held too')
         # and the turn is in memory the moment the reply is complete
         self.assertEqual(buffer_texts(mh.get_memory(self.proxy, user)), ['durable non-stream', REPLY])
 
@@ -57,9 +63,9 @@ class DurableAck(mh.MemCase):
         self.assertEqual(evs[-1][0].strip(), b'data: [DONE]')
         t_finish = evs[-2][1]
         self.assertIn(b'"finish_reason":"stop"', evs[-2][0])
-        self.assertGreaterEqual(evs[-1][1] - t_finish, 0.3, '[DONE] did not wait for the commit')
-        self.assertLess(t_finish - s.resp.t_sent, 0.3, 'events before [DONE] were held too')
-        self.assertGreaterEqual(s.resp.t_end - t_finish, 0.3, 'the final chunk did not wait')
+        self.assertGreaterEqual(evs[-1][1] - s.resp.t_sent, DELAY_S, '[DONE] did not wait for the commit')
+        self.assertLess(t_finish - s.resp.t_sent, DELAY_S, 'events before [DONE] were held too')
+        self.assertGreaterEqual(s.resp.t_end - s.resp.t_sent, DELAY_S, 'the final chunk did not wait')
         self.assertEqual(buffer_texts(mh.get_memory(self.proxy, user)),
                          ['durable stream', 'tok0 tok1 tok2 '])
 
@@ -69,36 +75,34 @@ class DurableAck(mh.MemCase):
         self.assertOK(s)
         r = s.resp
         self.assertTrue(r.chunked)
-        n = len(r.body)
-        t_body = next(t for t, got in r.marks if got >= n)
-        self.assertGreaterEqual(r.t_end - t_body, 0.3, 'the final chunk did not wait for the commit')
+        self.assertGreaterEqual(r.t_end - r.t_sent, DELAY_S, 'the final chunk did not wait for the commit')
         self.assertEqual(buffer_texts(mh.get_memory(self.proxy, user)), ['durable chunked', REPLY])
 
     def test_unrecorded_replies_are_not_held(self):
         user = mh.uid('dack')
         for kw in ({'x_memory': 'read'}, {'x_memory': 'off'}, {'fake': 'status=500'}):
             s = mh.send(self.proxy, user, 'not recorded %r' % (kw,), **kw)
-            self.assertLess(s.resp.t_end - s.resp.t_sent, 0.3, 'held a reply that records nothing: %r' % kw)
+            self.assertLess(s.resp.t_end - s.resp.t_sent, DELAY_S, 'held a reply that records nothing: %r' % kw)
         s = mh.send(self.proxy, None, 'no user')
-        self.assertLess(s.resp.t_end - s.resp.t_sent, 0.3, 'held a reply without a user')
+        self.assertLess(s.resp.t_end - s.resp.t_sent, DELAY_S, 'held a reply without a user')
 
     def test_durable_ack_false_ends_at_once(self):
         p = self.start_proxy(workers=1, memory={'mode': 'buffer', 'durable_ack': 'false'},
-                             env={'MEMPROXY_TEST_COMMIT_DELAY_MS': '400'})
+                             env={'MEMPROXY_TEST_COMMIT_DELAY_MS': str(int(DELAY_S * 1000))})
         user = mh.uid('fast')
         s = mh.send(p, user, 'not held')
         self.assertOK(s)
-        self.assertLess(s.resp.t_end - s.resp.t_sent, 0.3, 'durable_ack=false still waited')
+        self.assertLess(s.resp.t_end - s.resp.t_sent, DELAY_S, 'durable_ack=false still waited')
         s = mh.send(p, user, 'not held either', stream=True)
         self.assertOK(s)
-        self.assertLess(s.resp.t_end - s.resp.t_sent, 0.3, 'durable_ack=false still waited')
+        self.assertLess(s.resp.t_end - s.resp.t_sent, DELAY_S, 'durable_ack=false still waited')
 
     def test_client_gone_while_waiting_for_commit(self):
         user = mh.uid('gone')
         c = self.proxy.conn()
         body, _ = mh.build_chat([mh.user_msg('left before the end')])
         c.send_request('POST', '/v1/chat/completions', mh.chat_headers(user), body)
-        r = c.read_head('POST', timeout=5)
+        r = c.read_head('POST', timeout=harness.WAIT)
         self.assertEqual(r.status, 200)
         c.abort()  # before the held last byte arrives
         mem = mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) == 2, what='the turn')
@@ -244,7 +248,7 @@ class Drain(mh.MemCase):
         data = self.storage_dir()
         memory = {'mode': 'buffer', 'buffer_messages': 1000, 'summarize_at': 1000, 'durable_ack': 'false'}
         p = self.start_proxy(workers=2, server={'drain_timeout_ms': 300}, memory=memory,
-                             storage={'path': data}, env={'MEMPROXY_TEST_COMMIT_DELAY_MS': '1000'})
+                             storage={'path': data}, env={'MEMPROXY_TEST_COMMIT_DELAY_MS': '5000'})
         user = mh.uid('park')
         texts = ['queued turn %d' % i for i in range(40)]
         conn = p.conn()
@@ -252,17 +256,17 @@ class Drain(mh.MemCase):
             self.assertOK(mh.send(p, user, t, conn=conn))
         conn.close()
         self.assertGreaterEqual(p.metric('memproxy_memory_queue_depth'), 30)
-        t0 = time.monotonic()
+        # committing the queue would take 30 commits of 5 s; parking it, the
+        # drain (0.3 s) and the commit in flight (5 s): an exit within the
+        # wait (harness.WAIT) parked it
         p.signal(signal.SIGTERM)
         rc = p.wait_exit(10)
-        took = time.monotonic() - t0
-        self.assertEqual(rc, 0)
-        self.assertLess(took, 0.3 + 1.0 + 1.5, 'SIGTERM took %.1f s with a deep queue' % took)
+        self.assertEqual(rc, 0, 'exit code after SIGTERM with a deep queue (None: still running)')
         problems = p.stop()
         self.assertEqual(problems, [])
         parked = [o['turns'] for o in p.log_objects()
                   if o.get('msg') == 'drain deadline: queued turns parked for the next start']
-        self.assertEqual(sum(parked), 40, p.log_lines()[-10:])  # the 1 s commit never finished in time
+        self.assertEqual(sum(parked), 40, p.log_lines()[-10:])  # the 5 s commit never finished in time
         files = [f for f in os.listdir(data) if f.startswith('parked-')]
         self.assertEqual(len(files), len(parked), os.listdir(data))
         for name in files:  # sealed: no text in clear
@@ -294,7 +298,9 @@ class Drain(mh.MemCase):
         """No deadline pressure: everything queued is committed, nothing parked."""
         data = self.storage_dir()
         memory = {'mode': 'buffer', 'buffer_messages': 1000, 'summarize_at': 1000, 'durable_ack': 'false'}
-        p = self.start_proxy(workers=2, server={'drain_timeout_ms': 5000}, memory=memory,
+        # 20 commits of 0.2 s at most: a drain of a minute has no deadline
+        # pressure however busy the machine
+        p = self.start_proxy(workers=2, server={'drain_timeout_ms': 60000}, memory=memory,
                              storage={'path': data}, env={'MEMPROXY_TEST_COMMIT_DELAY_MS': '200'})
         user = mh.uid('drain')
         conn = p.conn()
@@ -455,7 +461,7 @@ class StrictFraming(harness.ProxyTestCase):
     def raw(self, data):
         with harness.HTTPConn(self.proxy.port) as c:
             c.send(data)
-            return c.read_response('POST', timeout=5)
+            return c.read_response('POST', timeout=harness.WAIT)
 
     def test_bare_lf_after_request_line_400(self):
         r = self.raw(b'GET /v1/models HTTP/1.1\nHost: x\r\n\r\n')

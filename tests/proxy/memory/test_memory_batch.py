@@ -90,8 +90,9 @@ class Batching(mh.MemCase):
             self.assertIn('Oslo', json.dumps(values))
 
     def test_idle_trigger_extracts_a_lone_turn(self):
+        # idle 5 s: no extraction before the check below however slowly it runs
         p = self.start_proxy(memory={'mode': 'entity', 'extract_batch_turns': 8,
-                                     'extract_idle_seconds': 1})
+                                     'extract_idle_seconds': 5})
         user = mh.uid('bidle')
         self.turns(user, ['My name is Ike.'], proxy=p)
         mh.wait_memory(p, user, lambda m: len(m['buffer']) == 2, what='turn recorded')

@@ -123,13 +123,18 @@ class Summary(mh.MemCase):
         mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) == 2, what='turn 1')
         self.turn(user, 'I live in Lund.')
         mh.wait_for(lambda: mh.user_jobs(self.fake, user, 'summarize'), what='the summary request')
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 1.2:   # the fake answers after 2 s
+        # the fake answers after 2 s: every look until then, and after, sees
+        # the four messages without a summary or the summary with the last two
+        deadline = harness.wait_deadline(0)
+        while True:
             mem = mh.get_memory(self.proxy, user)
-            self.assertEqual(len(mem['buffer']), 4, 'messages left the buffer before the summary was committed')
-            self.assertIsNone(mem['summary']['text'])
+            summarized = mem['summary']['text'] is not None
+            self.assertEqual(len(mem['buffer']), 2 if summarized else 4,
+                             'messages left the buffer before the summary was committed')
+            if summarized:
+                break
+            self.assertLess(time.monotonic(), deadline, 'the slow summary never came')
             time.sleep(0.1)
-        mem = mh.wait_memory(self.proxy, user, lambda m: m['summary']['text'] is not None, what='the slow summary')
         self.assertEqual(mh.buffer_pairs(mem), [('user', 'I live in Lund.'), ('assistant', REPLY)])
 
 
@@ -517,13 +522,14 @@ class Concurrency(mh.MemCase):
         mh.wait_for(lambda: mh.user_jobs(self.fake, user, 'extract'), what='the stalled extraction')
         self.assertGreaterEqual(p.metric('memproxy_memory_queue_depth'), 1)
         dropped0 = mh.jobs_metric(p, 'record', 'dropped')
-        t0 = time.monotonic()
         full0 = p.metric('memproxy_memory_queue_full_total')
+        # never blocks: with the queue's one place held by a stalled job, a
+        # turn that waited for room would never be answered, and its answer
+        # says it was refused
         for i in range(3):
             s = send(p, user, 'overflow turn %d' % i)
             self.assertOK(s)
             self.assertEqual(s.header('x-memory-error'), 'queue_full', s.resp.headers)
-        self.assertLess(time.monotonic() - t0, 3.0, 'a full memory queue slowed requests down')
         self.assertEqual(mh.jobs_metric(p, 'record', 'dropped') - dropped0, 3)
         self.assertEqual(p.metric('memproxy_memory_queue_full_total') - full0, 3)
         self.assertEqual(mh.buffer_pairs(mh.get_memory(p, user)), [('user', 'My name is Quin.'), ('assistant', REPLY)])
@@ -569,20 +575,22 @@ class JobLimits(mh.MemCase):
         def started():
             return [r for r in mh.job_requests(self.fake, 'extract', after=n0)
                     if mh.req_header(r, 'Authorization') in by_auth]
-        mh.set_jobmode(self.fake, extract='slow')   # each answer after 2 s
+        # the answers are held until released: the eight running jobs stay
+        # running however long this takes, and no ninth may start meanwhile
+        mh.set_jobmode(self.fake, extract='ok')
+        self.addCleanup(self.fake._control, 'POST', '/_fake/release')
+        self.assertEqual(self.fake._control('POST', '/_fake/hold').status, 200)
         for i, u in enumerate(users):
             self.assertOK(send(p, u, 'My name is Par%s.' % 'abcdefghij'[i]))
-        mh.wait_for(lambda: len(started()) >= 8, 1.5, 'eight jobs started')
+        mh.wait_for(lambda: len(started()) >= 8, what='eight jobs started')
+        mh.wait_for(lambda: self.fake._control('GET', '/_fake/hold').json()['held'] >= 8,
+                    what='their eight answers held')
         time.sleep(0.5)
         first = started()
         self.assertEqual(len(first), 8, 'jobs running at once: %d (at most 8 users)' % len(first))
         self.assertEqual(len({mh.req_header(r, 'Authorization') for r in first}), 8)
-        mh.wait_for(lambda: len(started()) == 10, 8, 'the two waiting jobs')
-        rest = started()[8:]
-        end_first = min(r['t_ms'] for r in first) / 1000.0 + 2.0   # the first answer
-        for r in rest:
-            self.assertGreaterEqual(r['t_ms'] / 1000.0, end_first - 0.05,
-                                    'a ninth job started before any of the first eight was answered')
+        self.assertGreaterEqual(self.fake._control('POST', '/_fake/release').json()['released'], 8)
+        mh.wait_for(lambda: len(started()) == 10, what='the two waiting jobs')
         for i, u in enumerate(users):
             mh.wait_memory(p, u, lambda m: mh.entity_map(m) == {'name': 'Par' + 'abcdefghij'[i]},
                            what='the fact of user %d' % i)
@@ -617,9 +625,10 @@ class JobLimits(mh.MemCase):
         t = [r['t_ms'] / 1000.0 for r in attempts()]
         self.assertEqual(len(t), 4, t)
         gaps = [b - a for a, b in zip(t, t[1:])]
+        # never sooner than the backoff (by the fake's clock); no ceiling: a
+        # busy machine may run a retry late, and that is not the backoff's doing
         for gap, want in zip(gaps, (1.0, 2.0, 4.0)):
             self.assertGreaterEqual(gap, want - 0.05, 'attempts %.2f s apart, want %.0f s: %r' % (gap, want, gaps))
-            self.assertLess(gap, want + 1.2, 'attempts %.2f s apart, want %.0f s: %r' % (gap, want, gaps))
         self.stop_checked(p)
         p = start(1)
         counted(p, 'retry', 1)

@@ -73,20 +73,24 @@ class Recording(mh.MemCase):
         self.assertEqual(mh.buffer_pairs(mem), [('user', 'part one\npart two'), ('assistant', REPLY)])
 
     def test_stream_recorded_only_after_done(self):
+        # the stream's end is 6 s after its first event: the check below
+        # falls inside it however slowly this test runs (a proxy of its own:
+        # the class's idle timeout is 1 s)
+        p = self.start_proxy(workers=2, memory=self.PROXY_CONFIG['memory'], upstream={'idle_timeout_ms': 30000})
         user = mh.uid('st')
         body, _ = mh.build_chat([user_msg('stream me')], stream=True)
-        with self.proxy.conn(timeout=20) as c:
-            c.send_request('POST', CHAT, mh.chat_headers(user, fake='events=3,event_delay_ms=400'), body)
+        with p.conn(timeout=harness.WAIT) as c:
+            c.send_request('POST', CHAT, mh.chat_headers(user, fake='events=3,event_delay_ms=3000'), body)
             r = c.read_head()
             self.assertEqual(r.status, 200, r)
             self.assertEqual(r.header('x-memory-mode'), 'buffer')
-            c.read_more(timeout=10, until=lambda x: b'tok0' in bytes(x.body))
+            c.read_more(timeout=harness.WAIT, until=lambda x: b'tok0' in bytes(x.body))
             self.assertIn(b'tok0', bytes(r.body))
             time.sleep(0.2)
-            self.assertEqual(self.buffer(user), [], 'a stream was recorded before it finished')
-            c.read_more(timeout=15)
+            self.assertEqual(mh.buffer_pairs(mh.get_memory(p, user)), [], 'a stream was recorded before it finished')
+            c.read_more(timeout=harness.WAIT)
             self.assertTrue(r.complete, r)
-        mem = mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) >= 2, what='the stream turn')
+        mem = mh.wait_memory(p, user, lambda m: len(m['buffer']) >= 2, what='the stream turn')
         self.assertEqual(mh.buffer_pairs(mem), [('user', 'stream me'), ('assistant', STREAM_REPLY3)])
 
     def test_stream_with_finish_reason_but_no_done_recorded(self):
@@ -160,7 +164,7 @@ class Recording(mh.MemCase):
         c.send_request('POST', CHAT, mh.chat_headers(user, fake='events=4,event_delay_ms=300'), body)
         r = c.read_head()
         self.assertEqual(r.status, 200, r)
-        c.read_more(timeout=5, until=lambda x: b'tok0' in bytes(x.body))
+        c.read_more(timeout=harness.WAIT, until=lambda x: b'tok0' in bytes(x.body))
         c.abort()
         self.proxy.wait_metric('memproxy_client_disconnects_total', lambda v: v > before, 5)
         time.sleep(1.6)   # past the time the stream would have finished

@@ -127,7 +127,7 @@ class OverLimit(harness.ProxyTestCase):
         with harness.HTTPConn(self.p.port) as c:
             c.send(('POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%s'
                     'Content-Length: %d\r\n\r\n{"model":' % (path, extra, length)).encode())
-            return c.read_response(timeout=5)
+            return c.read_response(timeout=harness.WAIT)
 
     def test_over_the_default_is_413_in_each_apis_shape(self):
         before = self.fake.stats()['requests']

@@ -9,10 +9,10 @@ import os
 import signal
 import socket
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import harness  # noqa: E402
+import memhelpers as mh  # noqa: E402
 
 
 def fd_table_size(pid):
@@ -75,8 +75,12 @@ class Capacity(harness.ProxyTestCase):
                 s.sendall(b'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n'
                           b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{')
                 socks.append(s)
-            time.sleep(0.3)
-            r = p.chat(timeout=10)
+            # each head read: memproxy's end of every one holds no unread byte
+            ports = {s.getsockname()[1] for s in socks}
+            mh.wait_for(lambda: sorted(rx for lport, rport, _, rx in harness.tcp_queues()
+                                       if lport == p.port and rport in ports) == [0] * 5,
+                        what='the five heads read')
+            r = p.chat(timeout=harness.WAIT)
             self.assertOpenAIError(r, 503, 'overloaded')
         finally:
             for s in socks:

@@ -65,7 +65,7 @@ class Slowloris(harness.ProxyTestCase):
             self.assertGreaterEqual(open_max, 1024, 'the attack never filled max_connections')
             statuses = []
             for i in range(20):
-                r = self.proxy.chat(timeout=10)
+                r = self.proxy.chat(timeout=harness.WAIT)
                 statuses.append(r.status)
                 time.sleep(0.1)
         finally:
@@ -99,7 +99,8 @@ class Displacement(harness.ProxyTestCase):
         slow = harness.HTTPConn(self.proxy.port)  # waits longest: a head dribbling in
         self.addCleanup(slow.close)
         slow.send(b'GET /v1/mod')
-        time.sleep(0.05)
+        # accepted (and waiting) before the others connect
+        self.assertEqual(self.proxy.wait_metric('memproxy_open_connections', lambda x: x == 1, 3), 1)
         idle = self.served(2)  # idle keep-alive, waiting less long
         before = self.displaced()
         with harness.HTTPConn(self.proxy.port) as c4:
@@ -111,22 +112,25 @@ class Displacement(harness.ProxyTestCase):
     def test_request_in_progress_is_never_displaced(self):
         self.proxy.wait_metric('memproxy_open_connections', lambda x: x == 0, 3)
         busy = []
-        for _ in range(3):  # every slot holds a request the upstream is slow to answer
+        requests0 = self.fake.stats()['requests']
+        for _ in range(3):  # every slot holds a request the upstream is slow (10 s) to answer
             c = harness.HTTPConn(self.proxy.port)
             self.addCleanup(c.close)
             c.send_request('POST', '/v1/chat/completions',
-                           [('Content-Type', 'application/json'), ('X-Fake-Behavior', 'delay_ms=1500')],
+                           [('Content-Type', 'application/json'), ('X-Fake-Behavior', 'delay_ms=10000')],
                            harness.chat_body())
             busy.append(c)
         self.proxy.wait_metric('memproxy_open_connections', lambda x: x == 3, 3)
-        time.sleep(0.2)
+        # in progress: the three requests reached the upstream
+        st = self.fake.wait_stats(lambda x: x['requests'] - requests0 >= 3, harness.WAIT)
+        self.assertEqual(st['requests'] - requests0, 3, st)
         before = self.displaced()
         with harness.HTTPConn(self.proxy.port) as c4:
-            r = c4.request('GET', '/v1/models', timeout=5)
+            r = c4.request('GET', '/v1/models', timeout=harness.WAIT)
             self.assertOpenAIError(r, 503, 'overloaded')
         self.assertEqual(self.displaced() - before, 0)
         for c in busy:
-            self.assertEqual(c.read_response('POST', timeout=5).status, 200)
+            self.assertEqual(c.read_response('POST', timeout=harness.WAIT).status, 200)
 
 
 class AcceptBurst(harness.ProxyTestCase):

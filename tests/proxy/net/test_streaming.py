@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import harness  # noqa: E402
+import memhelpers as mh  # noqa: E402
 from harness import HTTPConn, chat_body, fake_n  # noqa: E402
 
 CHAT = '/v1/chat/completions'
@@ -69,17 +70,17 @@ class StreamCase(harness.ProxyTestCase):
 class Streaming(StreamCase):
 
     def test_events_arrive_one_by_one(self):
-        d = 'events=5,event_delay_ms=200'
+        # the fake sends an event every 500 ms: relayed one by one, two
+        # arrive together only if this test is kept off the CPU for half of
+        # that; held back, they arrive at once
+        d = 'events=5,event_delay_ms=500'
         r = self.stream(d)
         self.assertStreamExact(r, d)
         evs = r.events_with_times()
         self.assertEqual(len(evs), 7, evs)
         times = [t for _, t in evs]
-        self.assertGreaterEqual(times[4] - times[0], 0.6,
-                                'first and last content events arrived %.3f s apart' % (times[4] - times[0]))
         for i in range(1, 5):
-            self.assertGreaterEqual(times[i] - times[i - 1], 0.1, 'events %d and %d arrived together' % (i - 1, i))
-        self.assertLess(times[0] - r.t_sent, 0.6, 'first event held back')
+            self.assertGreaterEqual(times[i] - times[i - 1], 0.25, 'events %d and %d arrived together' % (i - 1, i))
 
     def test_stream_response_headers(self):
         r = self.stream('events=2')
@@ -142,15 +143,16 @@ class Streaming(StreamCase):
         self.assertNotIn(b'"error"', bytes(r.body))
 
     def test_drip_short_stream(self):
-        d = 'events=0,drip_ms=10'
-        r = self.stream(d, timeout=60)
+        d = 'events=0,drip_ms=20'
+        r = self.stream(d, timeout=120)
         self.assertStreamExact(r, d)
         evs = r.events_with_times()
         self.assertEqual(evs[-1][0], b'data: [DONE]\n\n')
-        # [DONE] is 14 bytes dripped 10 ms apart after the finish event: the
+        # [DONE] is 14 bytes dripped 20 ms apart after the finish event: the
         # finish event must have been relayed before [DONE] was complete
-        # (13 gaps, 130 ms; a relay that buffered would show none).
-        self.assertGreaterEqual(evs[-1][1] - evs[-2][1], 0.08, 'events were buffered, not relayed as they came')
+        # (13 gaps, 260 ms; a relay that buffered would show none; this test
+        # kept off the CPU for 110 ms of them would show too few).
+        self.assertGreaterEqual(evs[-1][1] - evs[-2][1], 0.15, 'events were buffered, not relayed as they came')
 
     def test_events_zero(self):
         r = self.stream('events=0')
@@ -390,18 +392,16 @@ class Streaming(StreamCase):
         c.send_request('POST', CHAT, stream_headers('events=1000,event_delay_ms=50'), chat_body(stream=True))
         r = c.read_head()
         self.assertEqual(r.status, 200, r)
-        c.read_more(timeout=5, until=lambda x: len(x.events()) >= 1)
+        c.read_more(timeout=harness.WAIT, until=lambda x: len(x.events()) >= 1)
         self.assertGreaterEqual(len(r.events()), 1)
         st1 = self.fake.stats()
         self.assertEqual(st1['aborted'], st0['aborted'])
         c.close()
-        t0 = time.monotonic()
+        # the stream would run 50 s: cut before its end (aborted), it was cancelled
         st2 = self.fake.wait_stats(lambda s: s['aborted'] > st1['aborted']
                                    and s['open_connections'] < st1['open_connections'], 3.0)
-        took = time.monotonic() - t0
         self.assertGreater(st2['aborted'], st1['aborted'], 'upstream not cancelled: %r -> %r' % (st1, st2))
         self.assertLess(st2['open_connections'], st1['open_connections'], '%r -> %r' % (st1, st2))
-        self.assertLessEqual(took, 1.0, 'upstream cancelled only after %.2f s' % took)
         self.assertDeltaMetric(self.proxy, before_disc, 'memproxy_client_disconnects_total', 1)
 
     def test_200_client_disconnects(self):
@@ -447,7 +447,8 @@ class StreamIdleTimeout(StreamCase):
     def test_stall_after_gives_timeout_event(self):
         before = self.proxy.metric('memproxy_upstream_errors_total', kind='timeout')
         st0 = self.fake.stats()
-        r = self.stream('events=5,stall_after=2', timeout=15)
+        t0 = time.monotonic()
+        r = self.stream('events=5,stall_after=2', timeout=harness.WAIT)
         self.assertEqual(r.status, 200, r)
         self.assertTrue(r.complete, 'no terminating chunk after the error event: %r' % r)
         evs = r.events_with_times()
@@ -457,9 +458,11 @@ class StreamIdleTimeout(StreamCase):
         last, t_last = evs[2]
         self.assertTrue(last.startswith(b'data: ') and last.endswith(b'\n\n'), last)
         self.assertEqual(self.error_event(last[6:-2])['code'], 'upstream_timeout')
-        gap = t_last - evs[1][1]
-        self.assertGreaterEqual(gap, 0.4, 'timeout after %.2f s of silence (idle_timeout_ms=500)' % gap)
-        self.assertLessEqual(gap, 2.5, 'timeout after %.2f s of silence (idle_timeout_ms=500)' % gap)
+        # never sooner than the silence began (after the request was sent);
+        # no ceiling: the stall is endless, the default timeout (120 s) is
+        # past the wait, so the error event came from the 500 ms one
+        gap = t_last - t0
+        self.assertGreaterEqual(gap, 0.45, 'timeout after %.2f s of silence (idle_timeout_ms=500)' % gap)
         self.assertNotIn(b'[DONE]', bytes(r.body))
         self.assertDeltaMetric(self.proxy, before, 'memproxy_upstream_errors_total', 1, kind='timeout')
         st = self.fake.wait_stats(lambda s: s['aborted'] > st0['aborted'], 2)
@@ -475,15 +478,16 @@ class StreamIdleTimeout(StreamCase):
         self.addCleanup(c.close)
         t0 = time.monotonic()
         c.send_request('POST', CHAT, stream_headers('events=100000'), chat_body(stream=True))
-        st = self.fake.wait_stats(lambda x: x['aborted'] > st0['aborted'], 6)
+        # 100,000 events outlast the wait; the default idle timeout (120 s) too
+        st = self.fake.wait_stats(lambda x: x['aborted'] > st0['aborted'], harness.WAIT)
         took = time.monotonic() - t0
-        self.assertGreater(st['aborted'], st0['aborted'], 'a client that read nothing for 6 s was kept')
+        self.assertGreater(st['aborted'], st0['aborted'], 'a client that read nothing for %d s was kept'
+                           % harness.WAIT)
         self.assertGreaterEqual(took, 0.45, 'disconnected after %.2f s, idle_timeout_ms=500' % took)
-        self.assertLessEqual(took, 3.0, 'disconnected after %.2f s, idle_timeout_ms=500' % took)
         self.assertDeltaMetric(self.proxy, before, 'memproxy_client_disconnects_total', 1)
         # What the client finds: the start of the stream, then the end of the
         # connection before the end of the stream.
-        r = c.read_head(timeout=5)
+        r = c.read_head(timeout=harness.WAIT)
         self.assertEqual(r.status, 200, r)
         c.read_more(timeout=20)
         self.assertTrue(r.closed, 'the connection of a client that read nothing is still open')
@@ -509,16 +513,17 @@ class Flow:
         self.case = case
         self.fake = case.fake
         self.proxy_port = case.proxy.port
+        self.pids = (case.proxy.pid, case.fake.proc.pid)
         self.conns = conns
         self.client_ports = {c.sock.getsockname()[1] for c in conns}
         # Bytes the fake still sends on an earlier, cancelled stream would
         # count here: start once it has gone quiet.
         self.sent0 = self.fake.stats()['bytes_sent']
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + harness.WAIT
         while True:
             time.sleep(0.1)
             now = self.fake.stats()['bytes_sent']
-            if now == self.sent0:
+            if now == self.sent0 and self.asleep():
                 break
             case.assertLess(time.monotonic(), deadline, 'the fake upstream never stopped sending')
             self.sent0 = now
@@ -537,16 +542,39 @@ class Flow:
                 written += rx           # arrived at the client, not read
         return read_up, written
 
-    def stable(self, client_read, timeout=10.0):
+    def asleep(self):
+        """Every thread of memproxy and of the fake blocked (state S): none
+        is running or waiting for a CPU, so none has work left. Only this
+        tells rest from a pause of a busy machine's scheduler."""
+        for pid in self.pids:
+            try:
+                tids = os.listdir('/proc/%d/task' % pid)
+            except OSError:
+                return False
+            for tid in tids:
+                try:
+                    with open('/proc/%d/task/%s/stat' % (pid, tid)) as f:
+                        state = f.read().rsplit(')', 1)[1].split()[0]
+                except OSError:
+                    continue  # the thread has exited
+                if state != 'S':
+                    return False
+        return True
+
+    def stable(self, client_read, timeout=harness.WAIT):
         """(read from the upstream, written to the clients) once both stay
-        put for 50 ms: memproxy has paused and can write no more."""
+        put for 50 ms with memproxy and the fake asleep on both sides of it:
+        memproxy has paused and can write no more."""
         deadline = time.monotonic() + timeout
         last = self.sample(client_read)
+        asleep = self.asleep()
         while True:
             time.sleep(0.05)
             cur = self.sample(client_read)
-            if cur == last:
+            now_asleep = self.asleep()
+            if cur == last and asleep and now_asleep:
                 return cur
+            asleep = now_asleep
             if time.monotonic() > deadline:
                 self.case.fail('the stream never came to rest: %r -> %r' % (last, cur))
             last = cur
@@ -707,11 +735,15 @@ class EventsGoOutInTheirPass(StreamCase):
             c.send_request('POST', CHAT, stream_headers(self.DIRECTIVES), chat_body(stream=True))
         for c in conns:  # both streams open, their first event relayed
             self.assertEqual(c.read_head().status, 200)
-            c.read_more(timeout=5, until=lambda x: len(x.events()) >= 1)
+            c.read_more(timeout=harness.WAIT, until=lambda x: len(x.events()) >= 1)
         os.kill(p.pid, signal.SIGSTOP)
         try:
             mark = os.path.getsize(log)
-            time.sleep(0.8)  # each stream's next events reach its upstream socket
+            # each stream's next event waits in its upstream socket: two of
+            # memproxy's connections to the fake hold unread bytes
+            mh.wait_for(lambda: len([rx for _, rport, _, rx in harness.tcp_queues()
+                                     if rport == self.fake.port and rx > 0]) >= 2,
+                        what="both streams' next events in memproxy's upstream sockets")
         finally:
             os.kill(p.pid, signal.SIGCONT)
         for c in conns:

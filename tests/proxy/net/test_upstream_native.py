@@ -22,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import harness  # noqa: E402
+import memhelpers as mh  # noqa: E402
 
 ANSWER = json.dumps({'id': 'chatcmpl-n', 'object': 'chat.completion', 'created': 1, 'model': 'm',
                      'choices': [{'index': 0, 'finish_reason': 'stop',
@@ -105,6 +106,19 @@ class ScriptedUpstream:
         self.sock.close()
 
 
+def proxy_ends_open(port):
+    """The connections to 127.0.0.1:port whose client end is still open
+    (/proc/net/tcp states ESTABLISHED and CLOSE_WAIT)."""
+    ends = []
+    with open('/proc/net/tcp') as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if int(fields[2].rsplit(':', 1)[1], 16) == port and fields[3] in ('01', '08'):
+                ends.append(fields[1])
+    return ends
+
+
 class NativePool(harness.ProxyTestCase):
     PROXY_CONFIG = {'workers': 1, 'upstream': {'client': 'native'}}
 
@@ -133,7 +147,9 @@ class NativePool(harness.ProxyTestCase):
         self.addCleanup(up.close)
         p = self.proxy_to(up)
         self.assertEqual(p.chat().status, 200)
-        time.sleep(0.6)  # the upstream closed the idle connection 0.2 s after its answer
+        # the upstream closed the idle connection 0.2 s after its answer, and
+        # memproxy closed its end: none of its connections to it is open
+        mh.wait_for(lambda: not proxy_ends_open(up.port), what="memproxy's end of the closed connection closed")
         r = p.chat()
         self.assertEqual(r.status, 200, r)
         self.assertEqual(up.conns, 2, 'the second request did not get a new connection')

@@ -157,7 +157,9 @@ class Caps(GateCase):
 class Backoff(GateCase):
     PROXY_CONFIG = {'workers': 1, 'sections': {
         'admin': {'token': mh.ADMIN_TOKEN},
-        'security': {'auth_backoff_ms': 1000},
+        # 5 s: the good request answered meanwhile comes well within it
+        # however busy the machine (the fifth refusal waits 10 s)
+        'security': {'auth_backoff_ms': 5000},
         'page': PAGE}}
 
     def test_repeated_refusals_from_one_peer_are_answered_late_and_counted(self):
@@ -180,11 +182,11 @@ class Backoff(GateCase):
         except BlockingIOError:
             got = None
         self.assertIsNone(got, 'the held refusal came before the good answer')
-        self.refused(slow.read_response(), 'invalid_page_link')
+        self.refused(slow.read_response(timeout=harness.WAIT), 'invalid_page_link')
         slow.close()
         # a wrong admin token from the same address is held back as well
         r = harness.request(self.proxy.admin_port, 'GET', '/admin/users',
-                            [('Authorization', 'Bearer wrong-token')])
+                            [('Authorization', 'Bearer wrong-token')], timeout=harness.WAIT)
         self.assertOpenAIError(r, 401, 'invalid_admin_token')
         self.assertEqual(self.proxy.metric('memproxy_client_errors_total', kind='auth_backoff'), late + 2)
 

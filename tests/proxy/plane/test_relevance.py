@@ -631,18 +631,23 @@ class Conversations(RelevanceCase):
         self.assertNotIn(b'a tall red rose bush by the north wall', h3)
 
     def test_identity_and_expiry(self):
-        p = self.own_proxy(memory={'conversation_idle_seconds': 1})
+        # identity on a proxy whose conversations outlast the test (a busy
+        # machine may take seconds between two turns); expiry on one that
+        # forgets them after 1 s idle, slept past
+        p = self.own_proxy(memory={'conversation_idle_seconds': 3600})
+        q = self.own_proxy(memory={'conversation_idle_seconds': 1})
         user = mh.uid('ident')
         self.imp_ok(user, GARDEN, p)
-        conn = p.conn()
+        self.imp_ok(user, GARDEN, q)
+        conns = {p: p.conn(), q: q.conn()}
 
-        def turn(msgs, headers=()):
-            s = mh.send(p, user, msgs, x_memory='read', conn=conn, extra_headers=headers)
+        def turn(msgs, headers=(), proxy=p):
+            s = mh.send(proxy, user, msgs, x_memory='read', conn=conns[proxy], extra_headers=headers)
             self.assertOK(s)
             return upstream_head(self.fake, s)
 
-        def counts():
-            return {r: p.metric('memproxy_conversation_heads_total', result=r)
+        def counts(proxy=p):
+            return {r: proxy.metric('memproxy_conversation_heads_total', result=r)
                     for r in ('new', 'reused', 'rebuilt')}
 
         hist = [{'role': 'system', 'content': 'S'}, mh.user_msg('first'), mh.asst_msg('ok')]
@@ -665,9 +670,11 @@ class Conversations(RelevanceCase):
         c3 = counts()
         self.assertEqual((c3['new'] - c2['new'], c3['reused'] - c2['reused']), (1, 1))
         # idle past conversation_idle_seconds: a new conversation
+        c4 = counts(q)
+        turn(hist + [mh.user_msg('Which roses are red?')], proxy=q)
         time.sleep(1.3)
-        turn(hist + [mh.user_msg('Which roses are red?')])
-        self.assertEqual(counts()['new'] - c3['new'], 1)
+        turn(hist + [mh.user_msg('Which roses are red?')], proxy=q)
+        self.assertEqual(counts(q)['new'] - c4['new'], 2)
 
 
     def test_first_turn_of_a_resending_client_opens_its_conversation(self):

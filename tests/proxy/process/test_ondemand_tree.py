@@ -86,7 +86,7 @@ class MissingLibraries(unittest.TestCase):
         err.start()
         self.addCleanup(lambda: (proc.terminate(), proc.wait(10)))
         port = int(env['MEMPROXY_SERVER_LISTEN'].rsplit(':', 1)[1])
-        deadline = time.time() + 20
+        deadline = time.time() + harness.WAIT
         while time.time() < deadline:
             self.assertIsNone(proc.poll(), err.text())
             try:
@@ -167,7 +167,7 @@ class MissingLibraries(unittest.TestCase):
                                 body=harness.chat_body(content=text))
             self.assertEqual(r.status, 200, r.body)
         retried = 0
-        deadline = time.time() + 20
+        deadline = time.time() + harness.WAIT
         while time.time() < deadline and retried == 0:
             m = harness.parse_metrics(harness.request(admin, 'GET', '/metrics').body.decode())
             retried = harness.metric_sum(m, 'memproxy_memory_jobs_total', result='retry')

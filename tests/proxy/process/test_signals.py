@@ -60,8 +60,11 @@ class Signals(harness.ProxyTestCase):
         return threads, results
 
     def test_sigterm_drains_in_flight_streams(self):
-        p = self.start_proxy(workers=2, server={'drain_timeout_ms': 10000})
-        d = 'events=10,event_delay_ms=200'
+        # the streams last 5 s, the drain may take 60: the checks below poll
+        # for the draining state (up to harness.WAIT) while the streams run,
+        # and the exit comes when they end, long before the drain's deadline
+        p = self.start_proxy(workers=2, server={'drain_timeout_ms': 60000})
+        d = 'events=10,event_delay_ms=500'
         self.exp.template(d)
         conns, resps = self.open_streams(p, 5, d)
         threads, results = self.finish_streams(conns, 30)
@@ -69,9 +72,9 @@ class Signals(harness.ProxyTestCase):
         p.signal(signal.SIGTERM)
         # /readyz turns 503 while draining.
         ready = None
-        while time.monotonic() - t_sig < 2.0:
+        while time.monotonic() - t_sig < harness.WAIT:
             try:
-                r = p.admin('/readyz', timeout=2)
+                r = p.admin('/readyz', timeout=harness.WAIT)
             except OSError:
                 break
             ready = r
@@ -83,16 +86,17 @@ class Signals(harness.ProxyTestCase):
         self.assertEqual(bytes(ready.body), b'draining\n')
         # New connections are refused (the listener is closed).
         refused = False
-        deadline = time.monotonic() + 1.0
+        deadline = time.monotonic() + harness.WAIT
         while time.monotonic() < deadline:
             try:
-                s = socket.create_connection(('127.0.0.1', p.port), timeout=1)
+                s = socket.create_connection(('127.0.0.1', p.port), timeout=harness.WAIT)
                 s.close()
                 time.sleep(0.05)
             except ConnectionRefusedError:
                 refused = True
                 break
-        self.assertTrue(refused, 'the data-plane listener still accepts connections 1 s after SIGTERM')
+        self.assertTrue(refused, 'the data-plane listener still accepts connections %d s after SIGTERM'
+                        % harness.WAIT)
         for t in threads:
             t.join(40)
         for i, r in enumerate(results):
@@ -101,29 +105,27 @@ class Signals(harness.ProxyTestCase):
                 self.assertTrue(r.complete, 'stream %d cut by the drain: %r' % (i, r))
                 self.assertEqual(bytes(r.body), self.exp.expected(d, fake_n(r)))
                 self.assertEqual(bytes(r.body).count(b'data: [DONE]'), 1)
-        rc = p.wait_exit(10)
-        took = time.monotonic() - t_sig
-        self.assertEqual(rc, 0, 'exit code after drain')
-        self.assertLess(took, 10.0, 'exit took %.1f s (drain_timeout_ms=10000)' % took)
+        rc = p.wait_exit(10)  # harness.WAIT at least, still half the drain's 60 s
+        self.assertEqual(rc, 0, 'exit code after drain (None: still running, waiting for the drain timeout)')
         for c in conns:
             c.close()
         self.assertIsNotNone(p.wait_log(lambda o: o.get('msg') == 'stopped', 5), 'no "stopped" log line')
         self.assertEqual(p.stop(), [])
 
     def test_sigterm_idle_exits_promptly(self):
-        p = self.start_proxy(workers=2, server={'drain_timeout_ms': 10000})
+        # a drain of 10 minutes: an exit within the wait (harness.WAIT) did
+        # not wait for the idle connection
+        p = self.start_proxy(workers=2, server={'drain_timeout_ms': 600000})
         with HTTPConn(p.port) as idle:
             self.assertEqual(idle.request('GET', '/v1/models').status, 200)
-            t0 = time.monotonic()
             p.signal(signal.SIGTERM)
             rc = p.wait_exit(5)
-            self.assertEqual(rc, 0)
-            self.assertLess(time.monotonic() - t0, 3.0, 'an idle keep-alive connection held up the exit')
+            self.assertEqual(rc, 0, 'an idle keep-alive connection held up the exit (None: still running)')
             self.assertEqual(idle.read_until_closed(2), b'', 'an idle connection got bytes when closed')
         self.assertEqual(p.stop(), [])
 
     def test_sigint_drains_too(self):
-        p = self.start_proxy(workers=1, server={'drain_timeout_ms': 10000})
+        p = self.start_proxy(workers=1, server={'drain_timeout_ms': 60000})
         d = 'events=4,event_delay_ms=150'
         self.exp.template(d)
         conns, _ = self.open_streams(p, 1, d)
@@ -144,12 +146,11 @@ class Signals(harness.ProxyTestCase):
         conns, resps = self.open_streams(p, 1, 'events=5,stall_after=1')
         t0 = time.monotonic()
         p.signal(signal.SIGTERM)
-        rc = p.wait_exit(10)
+        rc = p.wait_exit(10)  # the stream never ends: only the drain timeout ends the process
         took = time.monotonic() - t0
-        self.assertEqual(rc, 0, 'exit code after drain timeout')
+        self.assertEqual(rc, 0, 'exit code after drain timeout (None: still running)')
         self.assertGreaterEqual(took, 0.8, 'exited after %.2f s, before drain_timeout_ms=1000' % took)
-        self.assertLessEqual(took, 4.0, 'exited after %.2f s with drain_timeout_ms=1000' % took)
-        r = conns[0].read_more(timeout=5)
+        r = conns[0].read_more(timeout=harness.WAIT)
         self.assertTrue(r.closed, 'stalled stream still open after exit')
         self.assertNotIn(b'[DONE]', bytes(r.body))
         conns[0].close()
@@ -157,8 +158,9 @@ class Signals(harness.ProxyTestCase):
 
     def test_second_sigterm_stops_at_once(self):
         # docs/operations.md: a second SIGTERM stops at once, whatever drain_timeout_ms
-        # and the streams in flight: they are cut, never given a fake end.
-        p = self.start_proxy(workers=1, server={'drain_timeout_ms': 30000})
+        # and the streams in flight: they are cut, never given a fake end. The
+        # drain may take 10 minutes: an exit within the wait was not the drain's.
+        p = self.start_proxy(workers=1, server={'drain_timeout_ms': 600000})
         conns, resps = self.open_streams(p, 1, 'events=5,stall_after=1')
         self.addCleanup(conns[0].close)
         nlines = p.log_count()
@@ -167,16 +169,13 @@ class Signals(harness.ProxyTestCase):
                              'no "draining" line after the first SIGTERM')
         time.sleep(0.3)
         self.assertIsNone(p.proc.poll(), 'memproxy exited on the first SIGTERM with a stream in flight')
-        t0 = time.monotonic()
         p.signal(signal.SIGTERM)
         rc = p.wait_exit(10)
-        took = time.monotonic() - t0
-        self.assertIsNotNone(rc, 'memproxy still running 10 s after the second SIGTERM')
+        self.assertIsNotNone(rc, 'memproxy still running %d s after the second SIGTERM' % harness.WAIT)
         self.assertEqual(rc, 0, 'exit code after the second SIGTERM')
-        self.assertLess(took, 2.0, 'the second SIGTERM took %.2f s to stop memproxy (drain_timeout_ms=30000)' % took)
         self.assertIsNotNone(p.wait_log(lambda o: o.get('level') == 'warn' and 'second' in o.get('msg', ''), 2,
                                         start=nlines), 'no warning for the second stop signal')
-        r = conns[0].read_more(timeout=5)
+        r = conns[0].read_more(timeout=harness.WAIT)
         self.assertTrue(r.closed, 'the stalled stream is still open after the exit')
         self.assertFalse(r.complete, r)
         self.assertNotIn(b'[DONE]', bytes(r.body))
