@@ -7,7 +7,15 @@
  * Values a get hands out stay in their PGresult until the next put or del
  * of the transaction, or its end (the contract's lifetime). A scan reads
  * the range in batches, ordered by key, so a callback that stops early
- * costs one batch. */
+ * costs one batch.
+ *
+ * Round trips: every statement is prepared once per connection (no parse
+ * or plan per request). A write transaction runs in pipeline mode
+ * (store_pg_pipe.h): BEGIN, puts and range deletes wait for nothing and
+ * travel with the next statement whose rows are needed; at the end the
+ * snapshots' rows of every user it changed are read in one round trip
+ * and their new values go with COMMIT in one more. A read transaction
+ * runs one statement at a time. */
 #include "pg/store_pg.h"
 
 #include "pg/pq_lib.h"
@@ -22,10 +30,10 @@
 #include "status.h"
 #include "ops/store_backend.h"
 #include "pg/store_pg_conn.h"
+#include "pg/store_pg_pipe.h"
 #include "pg/store_pg_usnap.h"
 
 #define SCAN_BATCH   "256"
-#define STMT_USNAP   "mp_usnap_rows"       /* prepared on every connection of the pool */
 #define ATTACH_LOCK  "7882829859807852666" /* the schema lock's key + 1 */
 #define POOL_MAX_CAP 1024
 
@@ -39,7 +47,7 @@ struct pg_store {
     int64_t retry_at_ms; /* no new connection before this (monotonic), after a failed one */
     int64_t backoff_ms;  /* the wait after the next failure: 100 ms doubling to 5 s */
     char hint_sql[MP_PG_USER_SQL_MAX];   /* pg_hint_user's statement */
-    char usnap_sql[MP_PG_USNAP_SQL_MAX]; /* STMT_USNAP */
+    char usnap_sql[MP_PG_USNAP_SQL_MAX]; /* S_USNAP_ROWS */
 };
 
 /* A read transaction's copy of one user's records of the tables a request
@@ -60,6 +68,7 @@ struct touched {
 };
 
 struct pg_txn {
+    struct mp_pg_pipe pipe; /* a write transaction's (pipe.conn NULL: a read) */
     struct user_cache cache;
     struct touched *touched; /* users whose snapshot rows it changed */
     size_t ntouched, touched_cap;
@@ -68,6 +77,8 @@ struct pg_txn {
     size_t nheld, cap;
     bool retry;  /* a statement failed with a serialization failure or deadlock */
     bool broken; /* the connection failed: close it at end */
+    bool fresh;  /* the connection is new to this transaction */
+    bool sent;   /* a settle of the pipe has run (the connection answered) */
 };
 
 static struct pg_store *pg_of(const struct mp_store *s)
@@ -87,13 +98,80 @@ static int64_t monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The statements every connection of the pool prepares once, by index:
+ * $1 is the table (smallint), the rest bytea; the last two are the store's
+ * own (hint_sql, usnap_sql). */
+enum stmt {
+    S_GET,
+    S_PUT,
+    S_DEL,
+    S_DEL_RANGE,
+    S_SCAN_RANGE,      /* from $2 (included) below $3 */
+    S_SCAN_RANGE_NEXT, /* after $2, below $3 */
+    S_SCAN_FROM,       /* from $2 (included) */
+    S_SCAN_FROM_NEXT,  /* after $2 */
+    S_USNAP_PUT,
+    S_USNAP_DEL,
+    S_HINT,
+    S_USNAP_ROWS,
+    S_COUNT
+};
+
+static const char *const stmt_names[S_COUNT] = {
+    "mp_get",    "mp_put",         "mp_del",       "mp_del_range", "mp_scan_r",    "mp_scan_r_next",
+    "mp_scan_f", "mp_scan_f_next", "mp_usnap_put", "mp_usnap_del", "mp_hint_user", "mp_usnap_rows",
+};
+
+#define T_B                                                                                        \
+    {                                                                                              \
+        MP_PG_OID_INT2, MP_PG_OID_BYTEA, MP_PG_OID_BYTEA, MP_PG_OID_BYTEA                          \
+    }
+#define B_B                                                                                        \
+    {                                                                                              \
+        MP_PG_OID_BYTEA, MP_PG_OID_BYTEA                                                           \
+    }
+static const struct {
+    const char *sql; /* NULL: the store's */
+    int n;
+    Oid types[4];
+} stmts[S_COUNT] = {
+    [S_GET] = {"SELECT v FROM mp_kv WHERE t = $1 AND k = $2", 2, T_B},
+    [S_PUT] = {"INSERT INTO mp_kv (t, k, part, v) VALUES ($1, $2, $3, $4) "
+               "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v",
+               4, T_B},
+    [S_DEL] = {"DELETE FROM mp_kv WHERE t = $1 AND k = $2", 2, T_B},
+    [S_DEL_RANGE] = {"DELETE FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3", 3, T_B},
+    [S_SCAN_RANGE] = {"SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3 "
+                      "ORDER BY k LIMIT " SCAN_BATCH,
+                      3, T_B},
+    [S_SCAN_RANGE_NEXT] = {"SELECT k, v FROM mp_kv WHERE t = $1 AND k > $2 AND k < $3 "
+                           "ORDER BY k LIMIT " SCAN_BATCH,
+                           3, T_B},
+    [S_SCAN_FROM] = {"SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 ORDER BY k LIMIT " SCAN_BATCH,
+                     2, T_B},
+    [S_SCAN_FROM_NEXT] = {"SELECT k, v FROM mp_kv WHERE t = $1 AND k > $2 ORDER BY k "
+                          "LIMIT " SCAN_BATCH,
+                          2, T_B},
+    [S_USNAP_PUT] = {MP_PG_USNAP_PUT_SQL, 2, B_B},
+    [S_USNAP_DEL] = {MP_PG_USNAP_DELETE_SQL, 1, B_B},
+    [S_HINT] = {NULL, 1, B_B},
+    [S_USNAP_ROWS] = {NULL, 2, {MP_PG_OID_BYTEA, MP_PG_OID_BOOL}},
+};
+#undef T_B
+#undef B_B
+
 /* A new connection's prepared statements. */
 static bool prepare_conn(const struct pg_store *s, PGconn *c)
 {
-    static const Oid types[2] = {MP_PG_OID_BYTEA, MP_PG_OID_BOOL};
-    PGresult *r = mp_pq.prepare(c, STMT_USNAP, s->usnap_sql, 2, types);
-    bool ok = mp_pq.resultStatus(r) == PGRES_COMMAND_OK;
-    mp_pq.clear(r);
+    bool ok = true;
+    for (int i = 0; ok && i < S_COUNT; i++) {
+        const char *sql = i == S_HINT         ? s->hint_sql
+                          : i == S_USNAP_ROWS ? s->usnap_sql
+                                              : stmts[i].sql;
+        PGresult *r = mp_pq.prepare(c, stmt_names[i], sql, stmts[i].n, stmts[i].types);
+        ok = mp_pq.resultStatus(r) == PGRES_COMMAND_OK;
+        mp_pq.clear(r);
+    }
     return ok;
 }
 
@@ -176,27 +254,70 @@ static int failed(struct pg_txn *x, PGresult *r)
     return MP_EIO;
 }
 
-/* Runs sql with t (text) and up to three bytea parameters (binary), for a
- * binary result. */
-static PGresult *run(struct pg_txn *x, const char *sql, enum mp_store_table t, int nbytes,
-                     const void *const *bytes, const size_t *lens)
+/* The pipe's failure (store_pg_pipe.h) into the transaction's flags. A
+ * connection found broken by the transaction's first round trip was one
+ * the server closed while it sat idle (a restart closes them all): the
+ * transaction runs again on another, unless the connection was a new one
+ * or COMMIT went out (it may have committed). */
+static int pipe_failed(struct pg_txn *x)
+{
+    if (x->pipe.fail != NULL && mp_pg_retryable(x->pipe.fail))
+        x->retry = true;
+    if (x->pipe.broken) {
+        x->broken = true;
+        if (!x->sent && !x->fresh)
+            x->retry = true;
+    }
+    return MP_EIO;
+}
+
+/* Settles the write transaction's pipe (mp_pg_pipe_settle()). */
+static int settle(struct pg_txn *x, PGresult **keep, size_t nkeep)
+{
+    int rc = mp_pg_pipe_settle(&x->pipe, keep, nkeep);
+    if (rc != MP_OK)
+        pipe_failed(x);
+    x->sent = true;
+    return rc;
+}
+
+/* Runs prepared statement i with the table t (text) and up to three bytea
+ * parameters (binary), for a binary result: MP_OK with *out (the caller
+ * clears it), PGRES_COMMAND_OK or PGRES_TUPLES_OK; MP_EIO (the flags say
+ * why). out NULL: the result is not needed; a write transaction then
+ * queues the statement without waiting (a failure shows at a later
+ * statement or at COMMIT). */
+static int run(struct pg_txn *x, enum stmt i, enum mp_store_table t, int nbytes,
+               const void *const *bytes, const size_t *lens, PGresult **out)
 {
     char tbuf[8];
     const char *values[4];
     int lengths[4], formats[4];
-    Oid types[4];
     snprintf(tbuf, sizeof(tbuf), "%d", (int)t);
     values[0] = tbuf;
     lengths[0] = 0;
     formats[0] = 0;
-    types[0] = MP_PG_OID_INT2;
-    for (int i = 0; i < nbytes; i++) {
-        values[i + 1] = lens[i] > 0 ? bytes[i] : "";
-        lengths[i + 1] = (int)lens[i];
-        formats[i + 1] = 1;
-        types[i + 1] = MP_PG_OID_BYTEA;
+    for (int j = 0; j < nbytes; j++) {
+        values[j + 1] = lens[j] > 0 ? bytes[j] : "";
+        lengths[j + 1] = (int)lens[j];
+        formats[j + 1] = 1;
     }
-    return mp_pq.execParams(x->conn, sql, nbytes + 1, types, values, lengths, formats, 1);
+    if (x->pipe.conn != NULL) {
+        if (mp_pg_pipe_queue(&x->pipe, stmt_names[i], nbytes + 1, values, lengths, formats) !=
+            MP_OK)
+            return pipe_failed(x);
+        return out != NULL ? settle(x, out, 1) : MP_OK;
+    }
+    PGresult *r =
+        mp_pq.execPrepared(x->conn, stmt_names[i], nbytes + 1, values, lengths, formats, 1);
+    ExecStatusType st = mp_pq.resultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        return failed(x, r);
+    if (out != NULL)
+        *out = r;
+    else
+        mp_pq.clear(r);
+    return MP_OK;
 }
 
 /* The part column of key k in table t into out (MP_STORE_USER_PREFIX_MAX
@@ -233,13 +354,11 @@ static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, 
 {
     struct pg_txn *x = txn->handle;
     struct user_cache *c = &x->cache;
-    const char *sql = pg_of(txn->store)->hint_sql;
     if (txn->write || c->res != NULL || plen == 0 || plen > sizeof(c->prefix))
         return;
     const char *values[1] = {(const char *)prefix};
     int lengths[1] = {(int)plen}, formats[1] = {1};
-    Oid types[1] = {MP_PG_OID_BYTEA};
-    PGresult *r = mp_pq.execParams(x->conn, sql, 1, types, values, lengths, formats, 1);
+    PGresult *r = mp_pq.execPrepared(x->conn, stmt_names[S_HINT], 1, values, lengths, formats, 1);
     if (mp_pq.resultStatus(r) != PGRES_TUPLES_OK) {
         failed(x, r); /* the transaction is aborted: its next read fails as it should */
         return;
@@ -294,22 +413,40 @@ static int cache_lower(const struct user_cache *c, enum mp_store_table t, const 
 
 /* ---- the primitives ---- */
 
+#define READ_BEGIN "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+
+/* A write transaction's pipe, BEGIN queued: it goes with the first
+ * statement that waits. */
+static bool start_write(struct pg_txn *x)
+{
+    if (mp_pg_pipe_start(&x->pipe, x->conn) == MP_OK &&
+        mp_pg_pipe_queue_sql(&x->pipe, "BEGIN ISOLATION LEVEL SERIALIZABLE") == MP_OK)
+        return true;
+    memset(&x->pipe, 0, sizeof(x->pipe));
+    return false;
+}
+
 static int pg_begin(struct mp_store *store, bool write, struct mp_store_txn *txn)
 {
     struct pg_store *s = pg_of(store);
     struct pg_txn *x = calloc(1, sizeof(*x));
     if (x == NULL)
         return MP_EIO;
-    const char *sql = write ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
-                            : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
     /* a connection the server closed while idle (a restart closes them
-       all) fails its first statement: the next one, until a fresh one */
+       all) shows it by a readable end of file, or fails its first
+       statement: the next one, until a fresh one */
     for (size_t attempt = 0; attempt <= s->max; attempt++) {
         bool fresh = false;
         x->conn = take_conn(s, &fresh);
         if (x->conn == NULL)
             break;
-        if (mp_pg_exec_ok(x->conn, sql)) {
+        x->fresh = fresh;
+        if (!fresh &&
+            (mp_pq.consumeInput(x->conn) != 1 || mp_pq.status(x->conn) != CONNECTION_OK)) {
+            give_conn(s, x->conn, true);
+            continue;
+        }
+        if (write ? start_write(x) : mp_pg_exec_ok(x->conn, READ_BEGIN)) {
             memset(txn, 0, sizeof(*txn));
             txn->store = store;
             txn->handle = x;
@@ -342,9 +479,9 @@ static int pg_get(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     }
     const void *b[1] = {key};
     size_t l[1] = {klen};
-    PGresult *r = run(x, "SELECT v FROM mp_kv WHERE t = $1 AND k = $2", t, 1, b, l);
-    if (mp_pq.resultStatus(r) != PGRES_TUPLES_OK)
-        return failed(x, r);
+    PGresult *r = NULL;
+    if (run(x, S_GET, t, 1, b, l, &r) != MP_OK)
+        return MP_EIO;
     if (mp_pq.ntuples(r) == 0) {
         mp_pq.clear(r);
         return MP_NOTFOUND;
@@ -390,18 +527,55 @@ static int touch(struct pg_txn *x, const struct mp_store *store, enum mp_store_t
     return MP_OK;
 }
 
-/* Rebuilds the snapshots of the users the transaction changed: MP_OK, or
- * MP_EIO (failed() noted whether to run it again). */
+/* Queues the new snapshots of touched users [from, to) after reading
+ * their rows in one round trip: MP_OK, MP_EIO (the flags say why),
+ * MP_ENOMEM. */
+static int rebuild_some(struct pg_txn *x, size_t from, size_t to, PGresult **rows)
+{
+    int rc = x->pipe.queued + (to - from) >= MP_PG_PIPE_QUEUE_MAX ? settle(x, NULL, 0) : MP_OK;
+    for (size_t i = from; rc == MP_OK && i < to; i++) {
+        const struct touched *u = &x->touched[i];
+        const char *values[2] = {(const char *)u->part, u->deleted ? "true" : "false"};
+        const int lengths[2] = {(int)u->plen, 0}, formats[2] = {1, 0};
+        if (mp_pg_pipe_queue(&x->pipe, stmt_names[S_USNAP_ROWS], 2, values, lengths, formats) !=
+            MP_OK)
+            rc = pipe_failed(x);
+    }
+    if (rc == MP_OK)
+        rc = settle(x, rows, to - from);
+    for (size_t i = from; i < to; i++) {
+        enum mp_pg_usnap_act act = MP_PG_USNAP_KEEP;
+        unsigned char *v = NULL;
+        size_t vlen = 0;
+        if (rc == MP_OK)
+            rc = mp_pg_usnap_from_rows(rows[i - from], &act, &v, &vlen);
+        mp_pq.clear(rows[i - from]);
+        rows[i - from] = NULL;
+        const char *values[2] = {(const char *)x->touched[i].part, v != NULL ? (char *)v : ""};
+        const int lengths[2] = {(int)x->touched[i].plen, (int)vlen}, formats[2] = {1, 1};
+        if (rc == MP_OK && act != MP_PG_USNAP_KEEP &&
+            mp_pg_pipe_queue(&x->pipe,
+                             stmt_names[act == MP_PG_USNAP_PUT ? S_USNAP_PUT : S_USNAP_DEL],
+                             act == MP_PG_USNAP_PUT ? 2 : 1, values, lengths, formats) != MP_OK)
+            rc = pipe_failed(x);
+        free(v);
+    }
+    return rc;
+}
+
+/* Queues the new snapshots of the users the transaction changed (their
+ * rows read in one round trip per REBUILD_BATCH users): MP_OK, or MP_EIO
+ * (the flags say whether to run it again), MP_ENOMEM. */
+#define REBUILD_BATCH 32
 static int rebuild_touched(struct pg_txn *x)
 {
-    for (size_t i = 0; i < x->ntouched; i++) {
-        const struct touched *u = &x->touched[i];
-        PGresult *fail = NULL;
-        int rc = mp_pg_usnap_rebuild(x->conn, STMT_USNAP, u->part, u->plen, u->deleted, &fail);
-        if (rc != MP_OK)
-            return fail != NULL ? failed(x, fail) : rc;
+    PGresult *rows[REBUILD_BATCH] = {NULL};
+    int rc = MP_OK;
+    for (size_t from = 0; rc == MP_OK && from < x->ntouched; from += REBUILD_BATCH) {
+        size_t to = x->ntouched - from > REBUILD_BATCH ? from + REBUILD_BATCH : x->ntouched;
+        rc = rebuild_some(x, from, to, rows);
     }
-    return MP_OK;
+    return rc;
 }
 
 static int pg_put(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen,
@@ -415,14 +589,7 @@ static int pg_put(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     size_t l[3] = {klen, plen, vlen};
     if (touch(x, txn->store, t, part, plen, false) != MP_OK)
         return MP_ENOMEM;
-    PGresult *r = run(x,
-                      "INSERT INTO mp_kv (t, k, part, v) VALUES ($1, $2, $3, $4) "
-                      "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v",
-                      t, 3, b, l);
-    if (mp_pq.resultStatus(r) != PGRES_COMMAND_OK)
-        return failed(x, r);
-    mp_pq.clear(r);
-    return MP_OK;
+    return run(x, S_PUT, t, 3, b, l, NULL);
 }
 
 static int pg_del(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen)
@@ -435,9 +602,9 @@ static int pg_del(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     size_t plen = part_of(t, key, klen, part);
     if (touch(x, txn->store, t, part, plen, true) != MP_OK)
         return MP_ENOMEM;
-    PGresult *r = run(x, "DELETE FROM mp_kv WHERE t = $1 AND k = $2", t, 1, b, l);
-    if (mp_pq.resultStatus(r) != PGRES_COMMAND_OK)
-        return failed(x, r);
+    PGresult *r = NULL;
+    if (run(x, S_DEL, t, 1, b, l, &r) != MP_OK)
+        return MP_EIO;
     int n = atoi(mp_pq.cmdTuples(r));
     mp_pq.clear(r);
     return n > 0 ? MP_OK : MP_NOTFOUND;
@@ -460,11 +627,7 @@ static int pg_del_prefix(struct mp_store_txn *txn, enum mp_store_table t, const 
         return MP_ENOMEM;
     const void *b[2] = {prefix, upper};
     size_t l[2] = {plen, ulen};
-    PGresult *r = run(x, "DELETE FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3", t, 2, b, l);
-    if (mp_pq.resultStatus(r) != PGRES_COMMAND_OK)
-        return failed(x, r);
-    mp_pq.clear(r);
-    return MP_OK;
+    return run(x, S_DEL_RANGE, t, 2, b, l, NULL);
 }
 
 /* A scan within the cached user's records, from memory. */
@@ -502,18 +665,11 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
     for (;;) {
         const void *b[2] = {from, upper};
         size_t l[2] = {flen, ulen};
-        const char *sql =
-            ulen > 0 ? (first ? "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3 "
-                                "ORDER BY k LIMIT " SCAN_BATCH
-                              : "SELECT k, v FROM mp_kv WHERE t = $1 AND k > $2 AND k < $3 "
-                                "ORDER BY k LIMIT " SCAN_BATCH)
-                     : (first ? "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 "
-                                "ORDER BY k LIMIT " SCAN_BATCH
-                              : "SELECT k, v FROM mp_kv WHERE t = $1 AND k > $2 "
-                                "ORDER BY k LIMIT " SCAN_BATCH);
-        PGresult *r = run(x, sql, t, ulen > 0 ? 2 : 1, b, l);
-        if (mp_pq.resultStatus(r) != PGRES_TUPLES_OK)
-            return failed(x, r);
+        enum stmt st = ulen > 0 ? (first ? S_SCAN_RANGE : S_SCAN_RANGE_NEXT)
+                                : (first ? S_SCAN_FROM : S_SCAN_FROM_NEXT);
+        PGresult *r = NULL;
+        if (run(x, st, t, ulen > 0 ? 2 : 1, b, l, &r) != MP_OK)
+            return MP_EIO;
         int n = mp_pq.ntuples(r);
         for (int i = 0; i < n; i++) {
             const unsigned char *k = (const unsigned char *)mp_pq.getvalue(r, i, 0);
@@ -538,6 +694,32 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
     }
 }
 
+/* A write transaction's end: the snapshots and COMMIT in the pipe, one
+ * round trip for both unless a snapshot needs its rows read; then out of
+ * pipeline mode, and a ROLLBACK for a transaction left open. */
+static int end_write(struct pg_txn *x, bool commit)
+{
+    int rc = x->retry ? MP_AGAIN : commit ? MP_EIO : MP_OK;
+    if (commit && !x->retry && !x->broken && !x->pipe.failed) {
+        rc = rebuild_touched(x);
+        x->sent = true; /* from here a broken connection may have committed */
+        if (rc == MP_OK && mp_pg_pipe_queue_sql(&x->pipe, "COMMIT") != MP_OK)
+            rc = pipe_failed(x);
+        if (rc == MP_OK)
+            rc = settle(x, NULL, 0);
+        if (rc != MP_OK)
+            rc = x->retry ? MP_AGAIN : rc == MP_ENOMEM ? MP_ENOMEM : MP_EIO;
+    } else if (!x->broken && !x->pipe.failed) {
+        mp_pg_pipe_queue_sql(&x->pipe, "ROLLBACK"); /* settled by the stop */
+    }
+    if (mp_pg_pipe_stop(&x->pipe) != MP_OK)
+        x->broken = true;
+    if (!x->broken && mp_pq.transactionStatus(x->conn) != PQTRANS_IDLE &&
+        !mp_pg_exec_ok(x->conn, "ROLLBACK"))
+        x->broken = true;
+    return rc;
+}
+
 static int pg_end(struct mp_store_txn *txn, bool commit)
 {
     struct pg_txn *x = txn->handle;
@@ -545,9 +727,9 @@ static int pg_end(struct mp_store_txn *txn, bool commit)
     int rc = MP_OK;
     release_held(x);
     mp_pq.clear(x->cache.res);
-    /* a failed rebuild (x->retry, or not) rolls the transaction back */
-    bool rebuilt = !commit || x->retry || x->broken || rebuild_touched(x) == MP_OK;
-    if (commit && rebuilt && !x->retry && !x->broken) {
+    if (x->pipe.conn != NULL) {
+        rc = end_write(x, commit);
+    } else if (commit && !x->retry && !x->broken) {
         PGresult *r = mp_pq.exec(x->conn, "COMMIT");
         if (mp_pq.resultStatus(r) != PGRES_COMMAND_OK) {
             rc = mp_pg_retryable(r) ? MP_AGAIN : MP_EIO;
