@@ -32,6 +32,7 @@
 #include "pg/store_pg_conn.h"
 #include "pg/store_pg_pipe.h"
 #include "pg/store_pg_usnap.h"
+#include "pg/store_pg_wcache.h"
 
 #define SCAN_BATCH   "256"
 #define ATTACH_LOCK  "7882829859807852666" /* the schema lock's key + 1 */
@@ -68,8 +69,9 @@ struct touched {
 };
 
 struct pg_txn {
-    struct mp_pg_pipe pipe; /* a write transaction's (pipe.conn NULL: a read) */
-    struct user_cache cache;
+    struct mp_pg_pipe pipe;  /* a write transaction's (pipe.conn NULL: a read) */
+    struct mp_pg_wcache wc;  /* a write transaction's users (store_pg_wcache.h) */
+    struct user_cache cache; /* a read transaction's user */
     struct touched *touched; /* users whose snapshot rows it changed */
     size_t ntouched, touched_cap;
     PGconn *conn;
@@ -112,14 +114,26 @@ enum stmt {
     S_SCAN_FROM_NEXT,  /* after $2 */
     S_USNAP_PUT,
     S_USNAP_DEL,
+    S_USNAP_GET,
     S_HINT,
     S_USNAP_ROWS,
     S_COUNT
 };
 
 static const char *const stmt_names[S_COUNT] = {
-    "mp_get",    "mp_put",         "mp_del",       "mp_del_range", "mp_scan_r",    "mp_scan_r_next",
-    "mp_scan_f", "mp_scan_f_next", "mp_usnap_put", "mp_usnap_del", "mp_hint_user", "mp_usnap_rows",
+    [S_GET] = "mp_get",
+    [S_PUT] = "mp_put",
+    [S_DEL] = "mp_del",
+    [S_DEL_RANGE] = "mp_del_range",
+    [S_SCAN_RANGE] = "mp_scan_r",
+    [S_SCAN_RANGE_NEXT] = "mp_scan_r_next",
+    [S_SCAN_FROM] = "mp_scan_f",
+    [S_SCAN_FROM_NEXT] = "mp_scan_f_next",
+    [S_USNAP_PUT] = "mp_usnap_put",
+    [S_USNAP_DEL] = "mp_usnap_del",
+    [S_USNAP_GET] = "mp_usnap_get",
+    [S_HINT] = "mp_hint_user",
+    [S_USNAP_ROWS] = "mp_usnap_rows",
 };
 
 #define T_B                                                                                        \
@@ -154,6 +168,7 @@ static const struct {
                           2, T_B},
     [S_USNAP_PUT] = {MP_PG_USNAP_PUT_SQL, 2, B_B},
     [S_USNAP_DEL] = {MP_PG_USNAP_DELETE_SQL, 1, B_B},
+    [S_USNAP_GET] = {"SELECT v FROM mp_usnap WHERE part = $1", 1, B_B},
     [S_HINT] = {NULL, 1, B_B},
     [S_USNAP_ROWS] = {NULL, 2, {MP_PG_OID_BYTEA, MP_PG_OID_BOOL}},
 };
@@ -350,11 +365,48 @@ static size_t part_of(enum mp_store_table t, const unsigned char *k, size_t klen
 
 /* ---- one user's records at once ---- */
 
+/* A write transaction's hint: the user's snapshot, unpacked into its own
+ * copy (store_pg_wcache.h), in the round trip that carries BEGIN. Not for
+ * a user the transaction wrote already (the snapshot's row does not hold
+ * that yet). A failed read leaves the transaction failed: its next
+ * statement fails as it should. */
+static void hint_write(struct pg_txn *x, const unsigned char *prefix, size_t plen)
+{
+    bool wrote = false;
+    for (size_t i = 0; i < x->ntouched; i++)
+        wrote |= x->touched[i].plen == plen && memcmp(x->touched[i].part, prefix, plen) == 0;
+    if (mp_pg_wcache_user(&x->wc, prefix, plen) != NULL || x->pipe.failed || x->broken)
+        return;
+    const char *values[1] = {(const char *)prefix};
+    int lengths[1] = {(int)plen}, formats[1] = {1};
+    PGresult *r = NULL;
+    if (wrote) {
+        mp_pg_wcache_add(&x->wc, prefix, plen, NULL, 0);
+        return;
+    }
+    if (mp_pg_pipe_queue(&x->pipe, stmt_names[S_USNAP_GET], 1, values, lengths, formats) != MP_OK) {
+        pipe_failed(x);
+        return;
+    }
+    if (settle(x, &r, 1) != MP_OK)
+        return;
+    size_t n = mp_pq.ntuples(r) == 1 ? (size_t)mp_pq.getlength(r, 0, 0) : 0;
+    mp_pg_wcache_add(&x->wc, prefix, plen,
+                     n > 0 ? (const unsigned char *)mp_pq.getvalue(r, 0, 0) : NULL, n);
+    mp_pq.clear(r);
+}
+
 static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen)
 {
     struct pg_txn *x = txn->handle;
     struct user_cache *c = &x->cache;
-    if (txn->write || c->res != NULL || plen == 0 || plen > sizeof(c->prefix))
+    if (plen == 0 || plen > sizeof(c->prefix))
+        return;
+    if (txn->write) {
+        hint_write(x, prefix, plen);
+        return;
+    }
+    if (c->res != NULL)
         return;
     const char *values[1] = {(const char *)prefix};
     int lengths[1] = {(int)plen}, formats[1] = {1};
@@ -441,6 +493,7 @@ static int pg_begin(struct mp_store *store, bool write, struct mp_store_txn *txn
         if (x->conn == NULL)
             break;
         x->fresh = fresh;
+        x->wc.sealed = store->sealed;
         if (!fresh &&
             (mp_pq.consumeInput(x->conn) != 1 || mp_pq.status(x->conn) != CONNECTION_OK)) {
             give_conn(s, x->conn, true);
@@ -467,6 +520,11 @@ static int pg_get(struct mp_store_txn *txn, enum mp_store_table t, const void *k
 {
     struct pg_txn *x = txn->handle;
     const struct user_cache *c = &x->cache;
+    unsigned char part[MP_STORE_USER_PREFIX_MAX];
+    const struct mp_pg_wuser *u =
+        x->wc.n > 0 ? mp_pg_wcache_covering(&x->wc, t, part, part_of(t, key, klen, part)) : NULL;
+    if (u != NULL)
+        return mp_pg_wcache_get(u, t, key, klen, val, vlen);
     if (cache_has_key(c, t, key, klen)) {
         int i = cache_lower(c, t, key, klen);
         if (i >= c->first[t] + c->count[t] ||
@@ -527,6 +585,36 @@ static int touch(struct pg_txn *x, const struct mp_store *store, enum mp_store_t
     return MP_OK;
 }
 
+/* Queues what a user's snapshot becomes (act, v[0..vlen)): MP_OK or
+ * MP_EIO. */
+static int queue_snapshot(struct pg_txn *x, const unsigned char *part, size_t plen,
+                          enum mp_pg_usnap_act act, const unsigned char *v, size_t vlen)
+{
+    const char *values[2] = {(const char *)part, v != NULL ? (const char *)v : ""};
+    const int lengths[2] = {(int)plen, (int)vlen}, formats[2] = {1, 1};
+    if (act == MP_PG_USNAP_KEEP)
+        return MP_OK;
+    if (mp_pg_pipe_queue(&x->pipe, stmt_names[act == MP_PG_USNAP_PUT ? S_USNAP_PUT : S_USNAP_DEL],
+                         act == MP_PG_USNAP_PUT ? 2 : 1, values, lengths, formats) != MP_OK)
+        return pipe_failed(x);
+    return MP_OK;
+}
+
+/* Queues the snapshot of a user the transaction holds a copy of: no rows
+ * to read. */
+static int snapshot_from_copy(struct pg_txn *x, const struct mp_pg_wuser *u)
+{
+    unsigned char *v = NULL;
+    size_t vlen = 0;
+    bool none = false;
+    int rc = mp_pg_wcache_pack(u, &v, &vlen, &none);
+    if (rc == MP_OK)
+        rc = queue_snapshot(x, u->part, u->plen, none ? MP_PG_USNAP_DELETE : MP_PG_USNAP_PUT, v,
+                            vlen);
+    free(v);
+    return rc;
+}
+
 /* Queues the new snapshots of touched users [from, to) after reading
  * their rows in one round trip: MP_OK, MP_EIO (the flags say why),
  * MP_ENOMEM. */
@@ -551,13 +639,8 @@ static int rebuild_some(struct pg_txn *x, size_t from, size_t to, PGresult **row
             rc = mp_pg_usnap_from_rows(rows[i - from], &act, &v, &vlen);
         mp_pq.clear(rows[i - from]);
         rows[i - from] = NULL;
-        const char *values[2] = {(const char *)x->touched[i].part, v != NULL ? (char *)v : ""};
-        const int lengths[2] = {(int)x->touched[i].plen, (int)vlen}, formats[2] = {1, 1};
-        if (rc == MP_OK && act != MP_PG_USNAP_KEEP &&
-            mp_pg_pipe_queue(&x->pipe,
-                             stmt_names[act == MP_PG_USNAP_PUT ? S_USNAP_PUT : S_USNAP_DEL],
-                             act == MP_PG_USNAP_PUT ? 2 : 1, values, lengths, formats) != MP_OK)
-            rc = pipe_failed(x);
+        if (rc == MP_OK)
+            rc = queue_snapshot(x, x->touched[i].part, x->touched[i].plen, act, v, vlen);
         free(v);
     }
     return rc;
@@ -571,6 +654,16 @@ static int rebuild_touched(struct pg_txn *x)
 {
     PGresult *rows[REBUILD_BATCH] = {NULL};
     int rc = MP_OK;
+    size_t left = 0;
+    for (size_t i = 0; rc == MP_OK && i < x->ntouched; i++) {
+        const struct mp_pg_wuser *u =
+            mp_pg_wcache_user(&x->wc, x->touched[i].part, x->touched[i].plen);
+        if (u != NULL && u->covered)
+            rc = snapshot_from_copy(x, u);
+        else
+            x->touched[left++] = x->touched[i];
+    }
+    x->ntouched = left;
     for (size_t from = 0; rc == MP_OK && from < x->ntouched; from += REBUILD_BATCH) {
         size_t to = x->ntouched - from > REBUILD_BATCH ? from + REBUILD_BATCH : x->ntouched;
         rc = rebuild_some(x, from, to, rows);
@@ -587,7 +680,9 @@ static int pg_put(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     size_t plen = part_of(t, key, klen, part);
     const void *b[3] = {key, part, val};
     size_t l[3] = {klen, plen, vlen};
-    if (touch(x, txn->store, t, part, plen, false) != MP_OK)
+    struct mp_pg_wuser *u = mp_pg_wcache_covering(&x->wc, t, part, plen);
+    if (touch(x, txn->store, t, part, plen, false) != MP_OK ||
+        (u != NULL && mp_pg_wcache_put(u, t, key, klen, val, vlen) != MP_OK))
         return MP_ENOMEM;
     return run(x, S_PUT, t, 3, b, l, NULL);
 }
@@ -600,8 +695,13 @@ static int pg_del(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     size_t l[1] = {klen};
     unsigned char part[MP_STORE_USER_PREFIX_MAX];
     size_t plen = part_of(t, key, klen, part);
+    struct mp_pg_wuser *u = mp_pg_wcache_covering(&x->wc, t, part, plen);
+    if (u != NULL && mp_pg_wcache_del(u, t, key, klen) != MP_OK)
+        return MP_NOTFOUND; /* known without asking */
     if (touch(x, txn->store, t, part, plen, true) != MP_OK)
         return MP_ENOMEM;
+    if (u != NULL)
+        return run(x, S_DEL, t, 1, b, l, NULL); /* it is there: nothing to wait for */
     PGresult *r = NULL;
     if (run(x, S_DEL, t, 1, b, l, &r) != MP_OK)
         return MP_EIO;
@@ -625,6 +725,9 @@ static int pg_del_prefix(struct mp_store_txn *txn, enum mp_store_table t, const 
         return MP_EINVAL;
     if (touch(x, txn->store, t, part, partlen, true) != MP_OK)
         return MP_ENOMEM;
+    struct mp_pg_wuser *u = mp_pg_wcache_covering(&x->wc, t, part, partlen);
+    if (u != NULL)
+        mp_pg_wcache_del_range(u, t, prefix, plen, upper, ulen);
     const void *b[2] = {prefix, upper};
     size_t l[2] = {plen, ulen};
     return run(x, S_DEL_RANGE, t, 2, b, l, NULL);
@@ -652,6 +755,13 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
 {
     struct pg_txn *x = txn->handle;
     const struct user_cache *c = &x->cache;
+    unsigned char part[MP_STORE_USER_PREFIX_MAX];
+    size_t partlen =
+        x->wc.n > 0 && mp_store_table_shapes[t] != MP_KEY_USER ? part_of(t, start, slen, part) : 0;
+    const struct mp_pg_wuser *u =
+        partlen > 0 && plen >= partlen ? mp_pg_wcache_covering(&x->wc, t, part, partlen) : NULL;
+    if (u != NULL)
+        return mp_pg_wcache_scan(u, t, start, slen, plen, fn, arg);
     if (c->res != NULL && mp_pg_user_tables[t] && mp_store_table_shapes[t] != MP_KEY_USER &&
         plen >= c->plen && memcmp(start, c->prefix, c->plen) == 0)
         return cache_scan(c, t, start, slen, plen, fn, arg);
@@ -744,6 +854,7 @@ static int pg_end(struct mp_store_txn *txn, bool commit)
     give_conn(s, x->conn, x->broken);
     free(x->held);
     free(x->touched);
+    mp_pg_wcache_cleanup(&x->wc);
     free(x);
     txn->handle = NULL;
     return rc;
