@@ -61,6 +61,15 @@ struct user_cache {
     int first[MP_TABLE_COUNT], count[MP_TABLE_COUNT];
 };
 
+/* A write transaction's user whose snapshot is asked for (hint_write()),
+ * its row not read yet. */
+struct hint {
+    unsigned char part[MP_STORE_USER_PREFIX_MAX];
+    size_t plen;
+    PGresult *res; /* the snapshot's row, at the next settle */
+};
+#define HINTS_MAX 32
+
 /* A user whose snapshot the transaction must rebuild before it commits. */
 struct touched {
     unsigned char part[MP_STORE_USER_PREFIX_MAX];
@@ -69,9 +78,11 @@ struct touched {
 };
 
 struct pg_txn {
-    struct mp_pg_pipe pipe;  /* a write transaction's (pipe.conn NULL: a read) */
-    struct mp_pg_wcache wc;  /* a write transaction's users (store_pg_wcache.h) */
-    struct user_cache cache; /* a read transaction's user */
+    struct mp_pg_pipe pipe;       /* a write transaction's (pipe.conn NULL: a read) */
+    struct mp_pg_wcache wc;       /* a write transaction's users (store_pg_wcache.h) */
+    struct user_cache cache;      /* a read transaction's user */
+    struct hint hints[HINTS_MAX]; /* asked, not yet in wc */
+    size_t nhints;
     struct touched *touched; /* users whose snapshot rows it changed */
     size_t ntouched, touched_cap;
     PGconn *conn;
@@ -286,14 +297,40 @@ static int pipe_failed(struct pg_txn *x)
     return MP_EIO;
 }
 
-/* Settles the write transaction's pipe (mp_pg_pipe_settle()). */
-static int settle(struct pg_txn *x, PGresult **keep, size_t nkeep)
+/* The snapshots asked for into the transaction's copy (none read: not
+ * covered). */
+static void take_hints(struct pg_txn *x)
 {
-    int rc = mp_pg_pipe_settle(&x->pipe, keep, nkeep);
+    for (size_t i = 0; i < x->nhints; i++) {
+        struct hint *h = &x->hints[i];
+        size_t n = h->res != NULL && mp_pq.ntuples(h->res) == 1
+                       ? (size_t)mp_pq.getlength(h->res, 0, 0)
+                       : 0;
+        mp_pg_wcache_add(&x->wc, h->part, h->plen,
+                         n > 0 ? (const unsigned char *)mp_pq.getvalue(h->res, 0, 0) : NULL, n);
+        mp_pq.clear(h->res);
+        h->res = NULL;
+    }
+    x->nhints = 0;
+}
+
+/* Settles the write transaction's pipe (mp_pg_pipe_settle()). */
+static int settle(struct pg_txn *x)
+{
+    int rc = mp_pg_pipe_settle(&x->pipe);
     if (rc != MP_OK)
         pipe_failed(x);
     x->sent = true;
+    take_hints(x);
     return rc;
+}
+
+/* Before a write transaction's statement: the snapshots asked for are in
+ * (they were queued first: they show the user before it). */
+static void hints_in(struct pg_txn *x)
+{
+    if (x->nhints > 0)
+        settle(x);
 }
 
 /* Runs prepared statement i with the table t (text) and up to three bytea
@@ -318,10 +355,10 @@ static int run(struct pg_txn *x, enum stmt i, enum mp_store_table t, int nbytes,
         formats[j + 1] = 1;
     }
     if (x->pipe.conn != NULL) {
-        if (mp_pg_pipe_queue(&x->pipe, stmt_names[i], nbytes + 1, values, lengths, formats) !=
+        if (mp_pg_pipe_queue(&x->pipe, stmt_names[i], nbytes + 1, values, lengths, formats, out) !=
             MP_OK)
             return pipe_failed(x);
-        return out != NULL ? settle(x, out, 1) : MP_OK;
+        return out != NULL ? settle(x) : MP_OK;
     }
     PGresult *r =
         mp_pq.execPrepared(x->conn, stmt_names[i], nbytes + 1, values, lengths, formats, 1);
@@ -366,34 +403,38 @@ static size_t part_of(enum mp_store_table t, const unsigned char *k, size_t klen
 /* ---- one user's records at once ---- */
 
 /* A write transaction's hint: the user's snapshot, unpacked into its own
- * copy (store_pg_wcache.h), in the round trip that carries BEGIN. Not for
- * a user the transaction wrote already (the snapshot's row does not hold
- * that yet). A failed read leaves the transaction failed: its next
- * statement fails as it should. */
+ * copy (store_pg_wcache.h). Queued, not waited for: the snapshots of every
+ * user an apply names travel together, with BEGIN, and arrive with the
+ * next statement that waits (hints_in()). Not for a user the transaction
+ * wrote already (the snapshot's row does not hold that yet). A failed
+ * read leaves the transaction failed: its next statement fails as it
+ * should. */
 static void hint_write(struct pg_txn *x, const unsigned char *prefix, size_t plen)
 {
-    bool wrote = false;
+    bool known = mp_pg_wcache_user(&x->wc, prefix, plen) != NULL, wrote = false;
+    for (size_t i = 0; i < x->nhints; i++)
+        known |= x->hints[i].plen == plen && memcmp(x->hints[i].part, prefix, plen) == 0;
     for (size_t i = 0; i < x->ntouched; i++)
         wrote |= x->touched[i].plen == plen && memcmp(x->touched[i].part, prefix, plen) == 0;
-    if (mp_pg_wcache_user(&x->wc, prefix, plen) != NULL || x->pipe.failed || x->broken)
+    if (known || x->pipe.failed || x->broken)
         return;
-    const char *values[1] = {(const char *)prefix};
-    int lengths[1] = {(int)plen}, formats[1] = {1};
-    PGresult *r = NULL;
     if (wrote) {
         mp_pg_wcache_add(&x->wc, prefix, plen, NULL, 0);
         return;
     }
-    if (mp_pg_pipe_queue(&x->pipe, stmt_names[S_USNAP_GET], 1, values, lengths, formats) != MP_OK) {
+    if (x->nhints == HINTS_MAX && settle(x) != MP_OK)
+        return;
+    struct hint *h = &x->hints[x->nhints];
+    const char *values[1] = {(const char *)prefix};
+    int lengths[1] = {(int)plen}, formats[1] = {1};
+    memcpy(h->part, prefix, plen);
+    h->plen = plen;
+    if (mp_pg_pipe_queue(&x->pipe, stmt_names[S_USNAP_GET], 1, values, lengths, formats, &h->res) !=
+        MP_OK) {
         pipe_failed(x);
         return;
     }
-    if (settle(x, &r, 1) != MP_OK)
-        return;
-    size_t n = mp_pq.ntuples(r) == 1 ? (size_t)mp_pq.getlength(r, 0, 0) : 0;
-    mp_pg_wcache_add(&x->wc, prefix, plen,
-                     n > 0 ? (const unsigned char *)mp_pq.getvalue(r, 0, 0) : NULL, n);
-    mp_pq.clear(r);
+    x->nhints++;
 }
 
 static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen)
@@ -519,6 +560,7 @@ static int pg_get(struct mp_store_txn *txn, enum mp_store_table t, const void *k
                   const unsigned char **val, size_t *vlen)
 {
     struct pg_txn *x = txn->handle;
+    hints_in(x);
     const struct user_cache *c = &x->cache;
     unsigned char part[MP_STORE_USER_PREFIX_MAX];
     const struct mp_pg_wuser *u =
@@ -595,7 +637,7 @@ static int queue_snapshot(struct pg_txn *x, const unsigned char *part, size_t pl
     if (act == MP_PG_USNAP_KEEP)
         return MP_OK;
     if (mp_pg_pipe_queue(&x->pipe, stmt_names[act == MP_PG_USNAP_PUT ? S_USNAP_PUT : S_USNAP_DEL],
-                         act == MP_PG_USNAP_PUT ? 2 : 1, values, lengths, formats) != MP_OK)
+                         act == MP_PG_USNAP_PUT ? 2 : 1, values, lengths, formats, NULL) != MP_OK)
         return pipe_failed(x);
     return MP_OK;
 }
@@ -620,17 +662,17 @@ static int snapshot_from_copy(struct pg_txn *x, const struct mp_pg_wuser *u)
  * MP_ENOMEM. */
 static int rebuild_some(struct pg_txn *x, size_t from, size_t to, PGresult **rows)
 {
-    int rc = x->pipe.queued + (to - from) >= MP_PG_PIPE_QUEUE_MAX ? settle(x, NULL, 0) : MP_OK;
+    int rc = x->pipe.queued + (to - from) >= MP_PG_PIPE_QUEUE_MAX ? settle(x) : MP_OK;
     for (size_t i = from; rc == MP_OK && i < to; i++) {
         const struct touched *u = &x->touched[i];
         const char *values[2] = {(const char *)u->part, u->deleted ? "true" : "false"};
         const int lengths[2] = {(int)u->plen, 0}, formats[2] = {1, 0};
-        if (mp_pg_pipe_queue(&x->pipe, stmt_names[S_USNAP_ROWS], 2, values, lengths, formats) !=
-            MP_OK)
+        if (mp_pg_pipe_queue(&x->pipe, stmt_names[S_USNAP_ROWS], 2, values, lengths, formats,
+                             &rows[i - from]) != MP_OK)
             rc = pipe_failed(x);
     }
     if (rc == MP_OK)
-        rc = settle(x, rows, to - from);
+        rc = settle(x);
     for (size_t i = from; i < to; i++) {
         enum mp_pg_usnap_act act = MP_PG_USNAP_KEEP;
         unsigned char *v = NULL;
@@ -675,6 +717,7 @@ static int pg_put(struct mp_store_txn *txn, enum mp_store_table t, const void *k
                   const void *val, size_t vlen)
 {
     struct pg_txn *x = txn->handle;
+    hints_in(x);
     release_held(x);
     unsigned char part[MP_STORE_USER_PREFIX_MAX];
     size_t plen = part_of(t, key, klen, part);
@@ -690,6 +733,7 @@ static int pg_put(struct mp_store_txn *txn, enum mp_store_table t, const void *k
 static int pg_del(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen)
 {
     struct pg_txn *x = txn->handle;
+    hints_in(x);
     release_held(x);
     const void *b[1] = {key};
     size_t l[1] = {klen};
@@ -717,6 +761,7 @@ static int pg_del_prefix(struct mp_store_txn *txn, enum mp_store_table t, const 
                          size_t plen)
 {
     struct pg_txn *x = txn->handle;
+    hints_in(x);
     unsigned char part[MP_STORE_USER_PREFIX_MAX], upper[MP_STORE_KEY_MAX];
     release_held(x);
     size_t partlen = part_of(t, prefix, plen, part);
@@ -754,6 +799,7 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
                    size_t plen, mp_store_scan_fn fn, void *arg)
 {
     struct pg_txn *x = txn->handle;
+    hints_in(x);
     const struct user_cache *c = &x->cache;
     unsigned char part[MP_STORE_USER_PREFIX_MAX];
     size_t partlen =
@@ -810,13 +856,14 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
 static int end_write(struct pg_txn *x, bool commit)
 {
     int rc = x->retry ? MP_AGAIN : commit ? MP_EIO : MP_OK;
+    hints_in(x);
     if (commit && !x->retry && !x->broken && !x->pipe.failed) {
         rc = rebuild_touched(x);
         x->sent = true; /* from here a broken connection may have committed */
         if (rc == MP_OK && mp_pg_pipe_queue_sql(&x->pipe, "COMMIT") != MP_OK)
             rc = pipe_failed(x);
         if (rc == MP_OK)
-            rc = settle(x, NULL, 0);
+            rc = settle(x);
         if (rc != MP_OK)
             rc = x->retry ? MP_AGAIN : rc == MP_ENOMEM ? MP_ENOMEM : MP_EIO;
     } else if (!x->broken && !x->pipe.failed) {
@@ -824,6 +871,7 @@ static int end_write(struct pg_txn *x, bool commit)
     }
     if (mp_pg_pipe_stop(&x->pipe) != MP_OK)
         x->broken = true;
+    take_hints(x); /* any the stop read */
     if (!x->broken && mp_pq.transactionStatus(x->conn) != PQTRANS_IDLE &&
         !mp_pg_exec_ok(x->conn, "ROLLBACK"))
         x->broken = true;

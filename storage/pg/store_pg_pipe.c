@@ -21,14 +21,17 @@ int mp_pg_pipe_start(struct mp_pg_pipe *p, PGconn *c)
     return MP_OK;
 }
 
-static int queued(struct mp_pg_pipe *p, int sent)
+static int queued(struct mp_pg_pipe *p, int sent, PGresult **into)
 {
+    if (into != NULL)
+        *into = NULL;
     if (sent != 1) {
         p->broken = true;
         return MP_EIO;
     }
-    if (++p->queued >= MP_PG_PIPE_QUEUE_MAX)
-        return mp_pg_pipe_settle(p, NULL, 0);
+    p->into[p->queued++] = into;
+    if (p->queued >= MP_PG_PIPE_QUEUE_MAX)
+        return mp_pg_pipe_settle(p);
     return MP_OK;
 }
 
@@ -36,15 +39,17 @@ int mp_pg_pipe_queue_sql(struct mp_pg_pipe *p, const char *sql)
 {
     if (p->failed || p->broken)
         return MP_EIO;
-    return queued(p, mp_pq.sendQueryParams(p->conn, sql, 0, NULL, NULL, NULL, NULL, 1));
+    return queued(p, mp_pq.sendQueryParams(p->conn, sql, 0, NULL, NULL, NULL, NULL, 1), NULL);
 }
 
 int mp_pg_pipe_queue(struct mp_pg_pipe *p, const char *stmt, int n, const char *const *values,
-                     const int *lengths, const int *formats)
+                     const int *lengths, const int *formats, PGresult **into)
 {
+    if (into != NULL)
+        *into = NULL;
     if (p->failed || p->broken)
         return MP_EIO;
-    return queued(p, mp_pq.sendQueryPrepared(p->conn, stmt, n, values, lengths, formats, 1));
+    return queued(p, mp_pq.sendQueryPrepared(p->conn, stmt, n, values, lengths, formats, 1), into);
 }
 
 /* One statement's result, its NULL read after it; NULL when the
@@ -77,9 +82,9 @@ static void note_failure(struct mp_pg_pipe *p, PGresult *r)
     mp_pq.clear(r);
 }
 
-/* Reads the n results before the Sync (the last nkeep into keep) and the
+/* Reads the n results before the Sync, each into its place, and the
  * Sync's. */
-static void read_up_to_sync(struct mp_pg_pipe *p, size_t n, PGresult **keep, size_t nkeep)
+static void read_up_to_sync(struct mp_pg_pipe *p, size_t n)
 {
     for (size_t i = 0; i < n && !p->broken; i++) {
         PGresult *r = next(p);
@@ -88,8 +93,8 @@ static void read_up_to_sync(struct mp_pg_pipe *p, size_t n, PGresult **keep, siz
             p->broken = true;
         else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
             note_failure(p, r);
-        else if (keep != NULL && i + nkeep >= n)
-            keep[i + nkeep - n] = r;
+        else if (p->into[i] != NULL)
+            *p->into[i] = r;
         else
             mp_pq.clear(r);
     }
@@ -101,35 +106,31 @@ static void read_up_to_sync(struct mp_pg_pipe *p, size_t n, PGresult **keep, siz
     mp_pq.clear(sync);
 }
 
-int mp_pg_pipe_settle(struct mp_pg_pipe *p, PGresult **keep, size_t nkeep)
+int mp_pg_pipe_settle(struct mp_pg_pipe *p)
 {
     size_t n = p->queued;
-    for (size_t i = 0; i < nkeep; i++)
-        keep[i] = NULL;
-    if (p->broken)
-        return MP_EIO;
     p->queued = 0;
-    if (mp_pq.pipelineSync(p->conn) != 1) {
+    if (!p->broken && mp_pq.pipelineSync(p->conn) != 1)
         p->broken = true;
-        return MP_EIO;
-    }
-    read_up_to_sync(p, n, nkeep <= n ? keep : NULL, nkeep);
-    if (p->broken || p->failed) {
-        for (size_t i = 0; i < nkeep; i++) {
-            mp_pq.clear(keep[i]);
-            keep[i] = NULL;
+    if (!p->broken)
+        read_up_to_sync(p, n);
+    if (!p->broken && !p->failed)
+        return MP_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (p->into[i] != NULL) {
+            mp_pq.clear(*p->into[i]);
+            *p->into[i] = NULL;
         }
-        if (mp_pq.status(p->conn) != CONNECTION_OK)
-            p->broken = true;
-        return MP_EIO;
     }
-    return MP_OK;
+    if (mp_pq.status(p->conn) != CONNECTION_OK)
+        p->broken = true;
+    return MP_EIO;
 }
 
 int mp_pg_pipe_stop(struct mp_pg_pipe *p)
 {
     if (!p->broken && p->queued > 0)
-        mp_pg_pipe_settle(p, NULL, 0);
+        mp_pg_pipe_settle(p);
     if (!p->broken && mp_pq.exitPipelineMode(p->conn) != 1)
         p->broken = true;
     mp_pq.clear(p->fail);

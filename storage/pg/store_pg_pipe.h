@@ -28,8 +28,9 @@
 #define MP_PG_PIPE_QUEUE_MAX 128
 
 struct mp_pg_pipe {
-    PGconn *conn;   /* borrowed; in pipeline mode between start and stop */
-    size_t queued;  /* statements sent whose results are unread */
+    PGconn *conn;                          /* borrowed; in pipeline mode between start and stop */
+    size_t queued;                         /* statements sent whose results are unread */
+    PGresult **into[MP_PG_PIPE_QUEUE_MAX]; /* where each one's result goes (NULL: nowhere) */
     PGresult *fail; /* owned: the first failure's result (NULL: none or lost) */
     bool failed;    /* a statement failed: the transaction is aborted */
     bool broken;    /* the connection failed */
@@ -39,19 +40,22 @@ struct mp_pg_pipe {
 int mp_pg_pipe_start(struct mp_pg_pipe *p, PGconn *c);
 
 /* Queues sql (no parameters), or the prepared statement stmt with n
- * parameters (values as PQsendQueryPrepared takes them, binary results).
- * MP_OK; MP_EIO when the pipe failed before or the send failed (it is
- * broken then), or a settle the full queue forced failed. */
+ * parameters (values as PQsendQueryPrepared takes them, binary results);
+ * into (NULL: the status is enough) receives its result at the settle
+ * that reads it, PGRES_COMMAND_OK or PGRES_TUPLES_OK (the caller clears
+ * it), or NULL when it or one before it failed; *into is NULL until then
+ * and must stay in place. MP_OK; MP_EIO when the pipe failed before or
+ * the send failed (it is broken then), or a settle the full queue forced
+ * failed. */
 int mp_pg_pipe_queue_sql(struct mp_pg_pipe *p, const char *sql);
 int mp_pg_pipe_queue(struct mp_pg_pipe *p, const char *stmt, int n, const char *const *values,
-                     const int *lengths, const int *formats);
+                     const int *lengths, const int *formats, PGresult **into);
 
-/* Sends a Sync and reads every queued result up to it. The results of the
- * last nkeep statements queued go into keep[0..nkeep) in order (the
- * caller clears them), each PGRES_COMMAND_OK or PGRES_TUPLES_OK. MP_OK;
- * MP_EIO when one failed (keep untouched: p->fail says why, p->failed is
- * set) or the connection did (p->broken). */
-int mp_pg_pipe_settle(struct mp_pg_pipe *p, PGresult **keep, size_t nkeep);
+/* Sends a Sync and reads every queued result up to it, each into where
+ * its statement said. MP_OK; MP_EIO when one failed (every into of this
+ * settle left NULL: p->fail says why, p->failed is set) or the connection
+ * did (p->broken). */
+int mp_pg_pipe_settle(struct mp_pg_pipe *p);
 
 /* Reads what is still queued (no Sync needed after a settle) and leaves
  * pipeline mode, clearing p->fail. MP_OK, or MP_EIO when the connection

@@ -5,11 +5,12 @@
  *
  * A snapshot is derived data, kept exact by the writers: every write
  * transaction that puts or deletes a row of those tables rebuilds its
- * user's snapshot before COMMIT, in the same SERIALIZABLE transaction: it
- * reads the user's rows (mp_pg_usnap_rows_sql()), packs them here
- * (mp_pg_usnap_pack()) and writes the value (two proxies rebuilding one
- * user at once: one of them fails with a serialization failure and runs
- * its transaction again). No snapshot (a user not written since the
+ * user's snapshot before COMMIT, in the same SERIALIZABLE transaction:
+ * from its copy of the snapshot it read at its start, edited by its own
+ * writes (store_pg_wcache.h), or else from the user's rows
+ * (mp_pg_usnap_rows_sql()), packed here (mp_pg_usnap_pack()), and writes
+ * the value (two proxies rebuilding one user at once: one of them fails
+ * with a serialization failure and runs its transaction again). No snapshot (a user not written since the
  * schema got the table, or after TRUNCATE mp_usnap) and an empty one (a
  * user with more than MP_PG_USER_ROWS rows or MP_PG_USNAP_BYTES_MAX bytes:
  * too big to pack) both mean "read the rows", which is always right. A
