@@ -10,8 +10,9 @@
  * writes (store_pg_wcache.h), or else from the user's rows
  * (mp_pg_usnap_rows_sql()), packed here (mp_pg_usnap_pack()), and writes
  * the value (two proxies rebuilding one user at once: one of them fails
- * with a serialization failure and runs its transaction again). No snapshot (a user not written since the
- * schema got the table, or after TRUNCATE mp_usnap) and an empty one (a
+ * with a serialization failure and runs its transaction again). No
+ * snapshot (a user not written since the schema got the table, or after
+ * TRUNCATE mp_usnap) and an empty one (a
  * user with more than MP_PG_USER_ROWS rows or MP_PG_USNAP_BYTES_MAX bytes:
  * too big to pack) both mean "read the rows", which is always right. A
  * user whose rows are all gone has no snapshot.
