@@ -88,6 +88,12 @@ struct pg_txn {
     PGconn *conn;
     PGresult **held; /* results whose bytes a get handed out */
     size_t nheld, cap;
+    /* A write transaction's last read of a meta record (store-wide, read
+       by every op of an apply): answered again without a round trip until
+       a write to the table. */
+    PGresult *meta;
+    unsigned char meta_key[MP_STORE_KEY_MAX];
+    size_t meta_klen;
     bool retry;  /* a statement failed with a serialization failure or deadlock */
     bool broken; /* the connection failed: close it at end */
     bool fresh;  /* the connection is new to this transaction */
@@ -556,6 +562,42 @@ static int pg_begin(struct mp_store *store, bool write, struct mp_store_txn *txn
     return MP_EIO;
 }
 
+/* Keeps r until the next put or del (the bytes a get handed out): MP_OK
+ * or MP_ENOMEM. */
+static int hold(struct pg_txn *x, PGresult *r)
+{
+    if (x->nheld == x->cap) {
+        size_t cap = x->cap > 0 ? x->cap * 2 : 16;
+        PGresult **held = realloc(x->held, cap * sizeof(*held));
+        if (held == NULL)
+            return MP_ENOMEM;
+        x->held = held;
+        x->cap = cap;
+    }
+    x->held[x->nheld++] = r;
+    return MP_OK;
+}
+
+/* A get's answer from r (a single-value statement's result). */
+static int answer(const PGresult *r, const unsigned char **val, size_t *vlen)
+{
+    if (mp_pq.ntuples(r) == 0)
+        return MP_NOTFOUND;
+    *val = (const unsigned char *)mp_pq.getvalue(r, 0, 0);
+    *vlen = (size_t)mp_pq.getlength(r, 0, 0);
+    return MP_OK;
+}
+
+/* A write to table t ends what a get of it handed out. */
+static void wrote_table(struct pg_txn *x, enum mp_store_table t)
+{
+    release_held(x);
+    if (t == MP_TABLE_META) {
+        mp_pq.clear(x->meta);
+        x->meta = NULL;
+    }
+}
+
 static int pg_get(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen,
                   const unsigned char **val, size_t *vlen)
 {
@@ -577,29 +619,29 @@ static int pg_get(struct mp_store_txn *txn, enum mp_store_table t, const void *k
         *vlen = (size_t)mp_pq.getlength(c->res, i, 2);
         return MP_OK;
     }
+    bool memo = txn->write && t == MP_TABLE_META && klen <= sizeof(x->meta_key);
+    if (memo && x->meta != NULL && x->meta_klen == klen && memcmp(x->meta_key, key, klen) == 0)
+        return answer(x->meta, val, vlen);
     const void *b[1] = {key};
     size_t l[1] = {klen};
     PGresult *r = NULL;
     if (run(x, S_GET, t, 1, b, l, &r) != MP_OK)
         return MP_EIO;
+    if (memo && (x->meta == NULL || hold(x, x->meta) == MP_OK)) {
+        x->meta = r; /* the one before stays valid until the next write */
+        memcpy(x->meta_key, key, klen);
+        x->meta_klen = klen;
+        return answer(r, val, vlen);
+    }
     if (mp_pq.ntuples(r) == 0) {
         mp_pq.clear(r);
         return MP_NOTFOUND;
     }
-    if (x->nheld == x->cap) {
-        size_t cap = x->cap > 0 ? x->cap * 2 : 16;
-        PGresult **held = realloc(x->held, cap * sizeof(*held));
-        if (held == NULL) {
-            mp_pq.clear(r);
-            return MP_ENOMEM;
-        }
-        x->held = held;
-        x->cap = cap;
+    if (hold(x, r) != MP_OK) {
+        mp_pq.clear(r);
+        return MP_ENOMEM;
     }
-    x->held[x->nheld++] = r;
-    *val = (const unsigned char *)mp_pq.getvalue(r, 0, 0);
-    *vlen = (size_t)mp_pq.getlength(r, 0, 0);
-    return MP_OK;
+    return answer(r, val, vlen);
 }
 
 /* Notes that the transaction changed a row of table t of the user part
@@ -718,7 +760,7 @@ static int pg_put(struct mp_store_txn *txn, enum mp_store_table t, const void *k
 {
     struct pg_txn *x = txn->handle;
     hints_in(x);
-    release_held(x);
+    wrote_table(x, t);
     unsigned char part[MP_STORE_USER_PREFIX_MAX];
     size_t plen = part_of(t, key, klen, part);
     const void *b[3] = {key, part, val};
@@ -734,7 +776,7 @@ static int pg_del(struct mp_store_txn *txn, enum mp_store_table t, const void *k
 {
     struct pg_txn *x = txn->handle;
     hints_in(x);
-    release_held(x);
+    wrote_table(x, t);
     const void *b[1] = {key};
     size_t l[1] = {klen};
     unsigned char part[MP_STORE_USER_PREFIX_MAX];
@@ -763,7 +805,7 @@ static int pg_del_prefix(struct mp_store_txn *txn, enum mp_store_table t, const 
     struct pg_txn *x = txn->handle;
     hints_in(x);
     unsigned char part[MP_STORE_USER_PREFIX_MAX], upper[MP_STORE_KEY_MAX];
-    release_held(x);
+    wrote_table(x, t);
     size_t partlen = part_of(t, prefix, plen, part);
     size_t ulen = plen <= sizeof(upper) ? mp_store_backend_prefix_end(prefix, plen, upper) : 0;
     if (partlen == 0 || ulen == 0)
@@ -884,6 +926,7 @@ static int pg_end(struct mp_store_txn *txn, bool commit)
     struct pg_store *s = pg_of(txn->store);
     int rc = MP_OK;
     release_held(x);
+    mp_pq.clear(x->meta);
     mp_pq.clear(x->cache.res);
     if (x->pipe.conn != NULL) {
         rc = end_write(x, commit);
