@@ -12,10 +12,17 @@
  * Round trips: every statement is prepared once per connection (no parse
  * or plan per request). A write transaction runs in pipeline mode
  * (store_pg_pipe.h): BEGIN, puts and range deletes wait for nothing and
- * travel with the next statement whose rows are needed; at the end the
- * snapshots' rows of every user it changed are read in one round trip
- * and their new values go with COMMIT in one more. A read transaction
- * runs one statement at a time. */
+ * travel with the next statement whose rows are needed. The op layer
+ * names the apply's users up front (hint_user): their snapshots come in
+ * that first round trip, and reads of their records are answered from the
+ * transaction's copy (store_pg_wcache.h), which also packs their new
+ * snapshots; those go with COMMIT, in one more round trip. A user without
+ * a full snapshot is read statement by statement, its rows read again at
+ * the end. A read transaction runs one statement at a time.
+ *
+ * The file is long (about 1,100 lines) because the write path's state
+ * (pipe, copies, hints, touched users) lives in struct pg_txn with the
+ * read path's: splitting it needs that struct in a header of its own. */
 #include "pg/store_pg.h"
 
 #include "pg/pq_lib.h"
