@@ -11,8 +11,9 @@
  *
  * Round trips: every statement is prepared once per connection (no parse
  * or plan per request). A write transaction runs in pipeline mode
- * (store_pg_pipe.h): BEGIN, puts and range deletes wait for nothing and
- * travel with the next statement whose rows are needed. The op layer
+ * (store_pg_pipe.h): BEGIN, puts (gathered into one statement:
+ * store_pg_batch.h) and range deletes wait for nothing and travel with the
+ * next statement whose rows are needed. The op layer
  * names the apply's users up front (hint_user): their snapshots come in
  * that first round trip, and reads of their records are answered from the
  * transaction's copy (store_pg_wcache.h), which also packs their new
@@ -36,6 +37,7 @@
 #include "ops/store.h"
 #include "status.h"
 #include "ops/store_backend.h"
+#include "pg/store_pg_batch.h"
 #include "pg/store_pg_conn.h"
 #include "pg/store_pg_pipe.h"
 #include "pg/store_pg_usnap.h"
@@ -87,6 +89,7 @@ struct touched {
 struct pg_txn {
     struct mp_pg_pipe pipe;       /* a write transaction's (pipe.conn NULL: a read) */
     struct mp_pg_wcache wc;       /* a write transaction's users (store_pg_wcache.h) */
+    struct mp_pg_batch batch;     /* its puts not yet queued (store_pg_batch.h) */
     struct user_cache cache;      /* a read transaction's user */
     struct hint hints[HINTS_MAX]; /* asked, not yet in wc */
     size_t nhints;
@@ -130,6 +133,7 @@ static int64_t monotonic_ms(void)
 enum stmt {
     S_GET,
     S_PUT,
+    S_PUT_MANY,
     S_DEL,
     S_DEL_RANGE,
     S_SCAN_RANGE,      /* from $2 (included) below $3 */
@@ -147,6 +151,7 @@ enum stmt {
 static const char *const stmt_names[S_COUNT] = {
     [S_GET] = "mp_get",
     [S_PUT] = "mp_put",
+    [S_PUT_MANY] = "mp_put_many",
     [S_DEL] = "mp_del",
     [S_DEL_RANGE] = "mp_del_range",
     [S_SCAN_RANGE] = "mp_scan_r",
@@ -177,6 +182,10 @@ static const struct {
     [S_PUT] = {"INSERT INTO mp_kv (t, k, part, v) VALUES ($1, $2, $3, $4) "
                "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v",
                4, T_B},
+    [S_PUT_MANY] = {MP_PG_BATCH_SQL,
+                    4,
+                    {MP_PG_OID_INT2_ARRAY, MP_PG_OID_BYTEA_ARRAY, MP_PG_OID_BYTEA_ARRAY,
+                     MP_PG_OID_BYTEA_ARRAY}},
     [S_DEL] = {"DELETE FROM mp_kv WHERE t = $1 AND k = $2", 2, T_B},
     [S_DEL_RANGE] = {"DELETE FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3", 3, T_B},
     [S_SCAN_RANGE] = {"SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3 "
@@ -346,6 +355,33 @@ static void hints_in(struct pg_txn *x)
         settle(x);
 }
 
+/* Queues the puts gathered so far as one statement (store_pg_batch.h):
+ * MP_OK or MP_EIO. */
+static int queue_puts(struct pg_txn *x)
+{
+    const char *values[4];
+    int lengths[4];
+    static const int formats[4] = {1, 1, 1, 1};
+    if (x->batch.n == 0)
+        return MP_OK;
+    mp_pg_batch_params(&x->batch, values, lengths);
+    int rc = mp_pg_pipe_queue(&x->pipe, stmt_names[S_PUT_MANY], 4, values, lengths, formats, NULL);
+    mp_pg_batch_reset(&x->batch);
+    return rc == MP_OK ? MP_OK : pipe_failed(x);
+}
+
+/* Queues statement i in the write transaction's pipe after the puts
+ * gathered before it (mp_pg_pipe_queue()): MP_OK or MP_EIO. */
+static int pipe_queue(struct pg_txn *x, enum stmt i, int n, const char *const *values,
+                      const int *lengths, const int *formats, PGresult **into)
+{
+    if (queue_puts(x) != MP_OK)
+        return MP_EIO;
+    if (mp_pg_pipe_queue(&x->pipe, stmt_names[i], n, values, lengths, formats, into) != MP_OK)
+        return pipe_failed(x);
+    return MP_OK;
+}
+
 /* Runs prepared statement i with the table t (text) and up to three bytea
  * parameters (binary), for a binary result: MP_OK with *out (the caller
  * clears it), PGRES_COMMAND_OK or PGRES_TUPLES_OK; MP_EIO (the flags say
@@ -368,9 +404,8 @@ static int run(struct pg_txn *x, enum stmt i, enum mp_store_table t, int nbytes,
         formats[j + 1] = 1;
     }
     if (x->pipe.conn != NULL) {
-        if (mp_pg_pipe_queue(&x->pipe, stmt_names[i], nbytes + 1, values, lengths, formats, out) !=
-            MP_OK)
-            return pipe_failed(x);
+        if (pipe_queue(x, i, nbytes + 1, values, lengths, formats, out) != MP_OK)
+            return MP_EIO;
         return out != NULL ? settle(x) : MP_OK;
     }
     PGresult *r =
@@ -442,9 +477,7 @@ static void hint_write(struct pg_txn *x, const unsigned char *prefix, size_t ple
     int lengths[1] = {(int)plen}, formats[1] = {1};
     memcpy(h->part, prefix, plen);
     h->plen = plen;
-    if (mp_pg_pipe_queue(&x->pipe, stmt_names[S_USNAP_GET], 1, values, lengths, formats, &h->res) !=
-        MP_OK) {
-        pipe_failed(x);
+    if (pipe_queue(x, S_USNAP_GET, 1, values, lengths, formats, &h->res) != MP_OK) {
         return;
     }
     x->nhints++;
@@ -685,10 +718,8 @@ static int queue_snapshot(struct pg_txn *x, const unsigned char *part, size_t pl
     const int lengths[2] = {(int)plen, (int)vlen}, formats[2] = {1, 1};
     if (act == MP_PG_USNAP_KEEP)
         return MP_OK;
-    if (mp_pg_pipe_queue(&x->pipe, stmt_names[act == MP_PG_USNAP_PUT ? S_USNAP_PUT : S_USNAP_DEL],
-                         act == MP_PG_USNAP_PUT ? 2 : 1, values, lengths, formats, NULL) != MP_OK)
-        return pipe_failed(x);
-    return MP_OK;
+    return pipe_queue(x, act == MP_PG_USNAP_PUT ? S_USNAP_PUT : S_USNAP_DEL,
+                      act == MP_PG_USNAP_PUT ? 2 : 1, values, lengths, formats, NULL);
 }
 
 /* Queues the snapshot of a user the transaction holds a copy of: no rows
@@ -716,9 +747,7 @@ static int rebuild_some(struct pg_txn *x, size_t from, size_t to, PGresult **row
         const struct touched *u = &x->touched[i];
         const char *values[2] = {(const char *)u->part, u->deleted ? "true" : "false"};
         const int lengths[2] = {(int)u->plen, 0}, formats[2] = {1, 0};
-        if (mp_pg_pipe_queue(&x->pipe, stmt_names[S_USNAP_ROWS], 2, values, lengths, formats,
-                             &rows[i - from]) != MP_OK)
-            rc = pipe_failed(x);
+        rc = pipe_queue(x, S_USNAP_ROWS, 2, values, lengths, formats, &rows[i - from]);
     }
     if (rc == MP_OK)
         rc = settle(x);
@@ -776,7 +805,13 @@ static int pg_put(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     if (touch(x, txn->store, t, part, plen, false) != MP_OK ||
         (u != NULL && mp_pg_wcache_put(u, t, key, klen, val, vlen) != MP_OK))
         return MP_ENOMEM;
-    return run(x, S_PUT, t, 3, b, l, NULL);
+    if (x->pipe.conn == NULL)
+        return run(x, S_PUT, t, 3, b, l, NULL);
+    if (x->pipe.failed || x->broken)
+        return MP_EIO;
+    if (mp_pg_batch_add(&x->batch, (int)t, key, klen, part, plen, val, vlen) != MP_OK)
+        return MP_ENOMEM;
+    return mp_pg_batch_full(&x->batch) ? queue_puts(x) : MP_OK;
 }
 
 static int pg_del(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen)
@@ -909,6 +944,8 @@ static int end_write(struct pg_txn *x, bool commit)
     if (commit && !x->retry && !x->broken && !x->pipe.failed) {
         rc = rebuild_touched(x);
         x->sent = true; /* from here a broken connection may have committed */
+        if (rc == MP_OK)
+            rc = queue_puts(x);
         if (rc == MP_OK && mp_pg_pipe_queue_sql(&x->pipe, "COMMIT") != MP_OK)
             rc = pipe_failed(x);
         if (rc == MP_OK)
@@ -953,6 +990,7 @@ static int pg_end(struct mp_store_txn *txn, bool commit)
     free(x->held);
     free(x->touched);
     mp_pg_wcache_cleanup(&x->wc);
+    mp_pg_batch_cleanup(&x->batch);
     free(x);
     txn->handle = NULL;
     return rc;
