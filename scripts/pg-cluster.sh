@@ -24,10 +24,14 @@ as_owner() {
         sh -c "$*"
     fi
 }
+# MP_PG_DURABLE=1: flushes on (PostgreSQL's defaults), for a benchmark of
+# durable commits; the tests run without them.
+durable="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+[ "${MP_PG_DURABLE:-}" = 1 ] && durable=""
 server_start() {
     as_owner "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -t 30 \
         -o \"-c listen_addresses=127.0.0.1 -c port=$1 -c unix_socket_directories='$dir' \
-            -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300\" \
+            $durable -c max_connections=300\" \
         start >/dev/null" || { cat "$dir/server.log" >&2; exit 1; }
 }
 case $cmd in

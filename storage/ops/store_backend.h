@@ -327,11 +327,12 @@ struct mp_store_backend {
      * condition: then MP_AGAIN, or MP_ETOOBIG or MP_EIO when curing it
      * failed. The backend releases the transaction either way. */
     int (*end)(struct mp_store_txn *txn, bool commit);
-    /* Optional (NULL: none). Says that this read transaction will read
-     * mostly the records of the user of prefix P (u16be length | physical
-     * key): a backend whose reads cost a round trip each may fetch them at
-     * once and serve them from memory until the end. Reads answer as
-     * before either way. */
+    /* Optional (NULL: none). Says that this transaction will read mostly
+     * the records of the user of prefix P (u16be length | physical key): a
+     * backend whose reads cost a round trip each may fetch them at once
+     * and serve them from memory until the end (a write transaction's
+     * copy follows its own puts and deletes). Reads answer as before
+     * either way. */
     void (*hint_user)(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen);
 
     /* Whole-store calls, as store.h describes them. */

@@ -713,6 +713,23 @@ static void stopped_outs(struct mp_ops_out *outs, size_t nops, size_t stopped)
         outs[i].result = i == stopped ? MP_ECONFLICT : MP_NOTFOUND;
 }
 
+/* Tells the backend every user the apply names, up front: PostgreSQL
+ * reads their snapshots in one round trip instead of one per user as the
+ * ops reach them. */
+static void hint_users(struct mp_store_txn *txn, const struct mp_op *ops, size_t nops)
+{
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    for (size_t i = 0; txn->store->be->hint_user != NULL && i < nops; i++) {
+        if (ops[i].user == NULL || ops[i].user_len == 0 ||
+            (i > 0 && ops[i - 1].user_len == ops[i].user_len && ops[i - 1].user != NULL &&
+             memcmp(ops[i - 1].user, ops[i].user, ops[i].user_len) == 0))
+            continue;
+        size_t plen =
+            mp_store_backend_user_prefix(txn->store, prefix, ops[i].user, ops[i].user_len);
+        txn->store->be->hint_user(txn, prefix, plen);
+    }
+}
+
 /* One try at the whole apply in one write transaction: MP_AGAIN when the
  * backend asks for another. */
 static int attempt(struct mp_store *s, const struct mp_op *ops, size_t nops,
@@ -725,6 +742,7 @@ static int attempt(struct mp_store *s, const struct mp_op *ops, size_t nops,
     int status = s->be->begin(s, true, &txn);
     if (status != MP_OK)
         return status;
+    hint_users(&txn, ops, nops);
     status = check_epochs(&w, ops, nops, &stopped);
     for (size_t i = 0; status == MP_OK && stopped == nops && i < nops; i++)
         status = apply_op(&w, ops, outs, i);

@@ -148,6 +148,8 @@ int mp_ops_load_user(struct mp_ops_ctx *w, const char *user, size_t len)
         return rc;
     mp_ops_drop_user(w);
     w->plen = mp_store_backend_user_prefix(w->s, w->prefix, user, len);
+    if (w->s->be->hint_user != NULL)
+        w->s->be->hint_user(w->txn, w->prefix, w->plen); /* PostgreSQL: one round trip */
     rc = mp_ops_get_plain(w, MP_TABLE_USERS, MP_OPS_PHYS(w), MP_OPS_PHYS_LEN(w), &pv);
     w->exists = rc == MP_OK;
     memset(&w->meta, 0, sizeof(w->meta));

@@ -28,6 +28,7 @@
     X(exec)                                                                                        \
     X(execParams)                                                                                  \
     X(execPrepared)                                                                                \
+    X(exitPipelineMode)                                                                            \
     X(finish)                                                                                      \
     X(flush)                                                                                       \
     X(getResult)                                                                                   \

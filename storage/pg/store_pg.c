@@ -7,7 +7,23 @@
  * Values a get hands out stay in their PGresult until the next put or del
  * of the transaction, or its end (the contract's lifetime). A scan reads
  * the range in batches, ordered by key, so a callback that stops early
- * costs one batch. */
+ * costs one batch.
+ *
+ * Round trips: every statement is prepared once per connection (no parse
+ * or plan per request). A write transaction runs in pipeline mode
+ * (store_pg_pipe.h): BEGIN, puts (gathered into one statement:
+ * store_pg_batch.h) and range deletes wait for nothing and travel with the
+ * next statement whose rows are needed. The op layer
+ * names the apply's users up front (hint_user): their snapshots come in
+ * that first round trip, and reads of their records are answered from the
+ * transaction's copy (store_pg_wcache.h), which also packs their new
+ * snapshots; those go with COMMIT, in one more round trip. A user without
+ * a full snapshot is read statement by statement, its rows read again at
+ * the end. A read transaction runs one statement at a time.
+ *
+ * The file is long (about 1,100 lines) because the write path's state
+ * (pipe, copies, hints, touched users) lives in struct pg_txn with the
+ * read path's: splitting it needs that struct in a header of its own. */
 #include "pg/store_pg.h"
 
 #include "pg/pq_lib.h"
@@ -21,11 +37,13 @@
 #include "ops/store.h"
 #include "status.h"
 #include "ops/store_backend.h"
+#include "pg/store_pg_batch.h"
 #include "pg/store_pg_conn.h"
+#include "pg/store_pg_pipe.h"
 #include "pg/store_pg_usnap.h"
+#include "pg/store_pg_wcache.h"
 
 #define SCAN_BATCH   "256"
-#define STMT_USNAP   "mp_usnap_rows"       /* prepared on every connection of the pool */
 #define ATTACH_LOCK  "7882829859807852666" /* the schema lock's key + 1 */
 #define POOL_MAX_CAP 1024
 
@@ -39,7 +57,7 @@ struct pg_store {
     int64_t retry_at_ms; /* no new connection before this (monotonic), after a failed one */
     int64_t backoff_ms;  /* the wait after the next failure: 100 ms doubling to 5 s */
     char hint_sql[MP_PG_USER_SQL_MAX];   /* pg_hint_user's statement */
-    char usnap_sql[MP_PG_USNAP_SQL_MAX]; /* STMT_USNAP */
+    char usnap_sql[MP_PG_USNAP_SQL_MAX]; /* S_USNAP_ROWS */
 };
 
 /* A read transaction's copy of one user's records of the tables a request
@@ -52,6 +70,15 @@ struct user_cache {
     int first[MP_TABLE_COUNT], count[MP_TABLE_COUNT];
 };
 
+/* A write transaction's user whose snapshot is asked for (hint_write()),
+ * its row not read yet. */
+struct hint {
+    unsigned char part[MP_STORE_USER_PREFIX_MAX];
+    size_t plen;
+    PGresult *res; /* the snapshot's row, at the next settle */
+};
+#define HINTS_MAX 32
+
 /* A user whose snapshot the transaction must rebuild before it commits. */
 struct touched {
     unsigned char part[MP_STORE_USER_PREFIX_MAX];
@@ -60,14 +87,27 @@ struct touched {
 };
 
 struct pg_txn {
-    struct user_cache cache;
+    struct mp_pg_pipe pipe;       /* a write transaction's (pipe.conn NULL: a read) */
+    struct mp_pg_wcache wc;       /* a write transaction's users (store_pg_wcache.h) */
+    struct mp_pg_batch batch;     /* its puts not yet queued (store_pg_batch.h) */
+    struct user_cache cache;      /* a read transaction's user */
+    struct hint hints[HINTS_MAX]; /* asked, not yet in wc */
+    size_t nhints;
     struct touched *touched; /* users whose snapshot rows it changed */
     size_t ntouched, touched_cap;
     PGconn *conn;
     PGresult **held; /* results whose bytes a get handed out */
     size_t nheld, cap;
+    /* A write transaction's last read of a meta record (store-wide, read
+       by every op of an apply): answered again without a round trip until
+       a write to the table. */
+    PGresult *meta;
+    unsigned char meta_key[MP_STORE_KEY_MAX];
+    size_t meta_klen;
     bool retry;  /* a statement failed with a serialization failure or deadlock */
     bool broken; /* the connection failed: close it at end */
+    bool fresh;  /* the connection is new to this transaction */
+    bool sent;   /* a settle of the pipe has run (the connection answered) */
 };
 
 static struct pg_store *pg_of(const struct mp_store *s)
@@ -87,13 +127,99 @@ static int64_t monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The statements every connection of the pool prepares once, by index:
+ * $1 is the table (smallint), the rest bytea; the last two are the store's
+ * own (hint_sql, usnap_sql). */
+enum stmt {
+    S_GET,
+    S_PUT,
+    S_PUT_MANY,
+    S_DEL,
+    S_DEL_RANGE,
+    S_SCAN_RANGE,      /* from $2 (included) below $3 */
+    S_SCAN_RANGE_NEXT, /* after $2, below $3 */
+    S_SCAN_FROM,       /* from $2 (included) */
+    S_SCAN_FROM_NEXT,  /* after $2 */
+    S_USNAP_PUT,
+    S_USNAP_DEL,
+    S_USNAP_GET,
+    S_HINT,
+    S_USNAP_ROWS,
+    S_COUNT
+};
+
+static const char *const stmt_names[S_COUNT] = {
+    [S_GET] = "mp_get",
+    [S_PUT] = "mp_put",
+    [S_PUT_MANY] = "mp_put_many",
+    [S_DEL] = "mp_del",
+    [S_DEL_RANGE] = "mp_del_range",
+    [S_SCAN_RANGE] = "mp_scan_r",
+    [S_SCAN_RANGE_NEXT] = "mp_scan_r_next",
+    [S_SCAN_FROM] = "mp_scan_f",
+    [S_SCAN_FROM_NEXT] = "mp_scan_f_next",
+    [S_USNAP_PUT] = "mp_usnap_put",
+    [S_USNAP_DEL] = "mp_usnap_del",
+    [S_USNAP_GET] = "mp_usnap_get",
+    [S_HINT] = "mp_hint_user",
+    [S_USNAP_ROWS] = "mp_usnap_rows",
+};
+
+#define T_B                                                                                        \
+    {                                                                                              \
+        MP_PG_OID_INT2, MP_PG_OID_BYTEA, MP_PG_OID_BYTEA, MP_PG_OID_BYTEA                          \
+    }
+#define B_B                                                                                        \
+    {                                                                                              \
+        MP_PG_OID_BYTEA, MP_PG_OID_BYTEA                                                           \
+    }
+static const struct {
+    const char *sql; /* NULL: the store's */
+    int n;
+    Oid types[4];
+} stmts[S_COUNT] = {
+    [S_GET] = {"SELECT v FROM mp_kv WHERE t = $1 AND k = $2", 2, T_B},
+    [S_PUT] = {"INSERT INTO mp_kv (t, k, part, v) VALUES ($1, $2, $3, $4) "
+               "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v",
+               4, T_B},
+    [S_PUT_MANY] = {MP_PG_BATCH_SQL,
+                    4,
+                    {MP_PG_OID_INT2_ARRAY, MP_PG_OID_BYTEA_ARRAY, MP_PG_OID_BYTEA_ARRAY,
+                     MP_PG_OID_BYTEA_ARRAY}},
+    [S_DEL] = {"DELETE FROM mp_kv WHERE t = $1 AND k = $2", 2, T_B},
+    [S_DEL_RANGE] = {"DELETE FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3", 3, T_B},
+    [S_SCAN_RANGE] = {"SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3 "
+                      "ORDER BY k LIMIT " SCAN_BATCH,
+                      3, T_B},
+    [S_SCAN_RANGE_NEXT] = {"SELECT k, v FROM mp_kv WHERE t = $1 AND k > $2 AND k < $3 "
+                           "ORDER BY k LIMIT " SCAN_BATCH,
+                           3, T_B},
+    [S_SCAN_FROM] = {"SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 ORDER BY k LIMIT " SCAN_BATCH,
+                     2, T_B},
+    [S_SCAN_FROM_NEXT] = {"SELECT k, v FROM mp_kv WHERE t = $1 AND k > $2 ORDER BY k "
+                          "LIMIT " SCAN_BATCH,
+                          2, T_B},
+    [S_USNAP_PUT] = {MP_PG_USNAP_PUT_SQL, 2, B_B},
+    [S_USNAP_DEL] = {MP_PG_USNAP_DELETE_SQL, 1, B_B},
+    [S_USNAP_GET] = {"SELECT v FROM mp_usnap WHERE part = $1", 1, B_B},
+    [S_HINT] = {NULL, 1, B_B},
+    [S_USNAP_ROWS] = {NULL, 2, {MP_PG_OID_BYTEA, MP_PG_OID_BOOL}},
+};
+#undef T_B
+#undef B_B
+
 /* A new connection's prepared statements. */
 static bool prepare_conn(const struct pg_store *s, PGconn *c)
 {
-    static const Oid types[2] = {MP_PG_OID_BYTEA, MP_PG_OID_BOOL};
-    PGresult *r = mp_pq.prepare(c, STMT_USNAP, s->usnap_sql, 2, types);
-    bool ok = mp_pq.resultStatus(r) == PGRES_COMMAND_OK;
-    mp_pq.clear(r);
+    bool ok = true;
+    for (int i = 0; ok && i < S_COUNT; i++) {
+        const char *sql = i == S_HINT         ? s->hint_sql
+                          : i == S_USNAP_ROWS ? s->usnap_sql
+                                              : stmts[i].sql;
+        PGresult *r = mp_pq.prepare(c, stmt_names[i], sql, stmts[i].n, stmts[i].types);
+        ok = mp_pq.resultStatus(r) == PGRES_COMMAND_OK;
+        mp_pq.clear(r);
+    }
     return ok;
 }
 
@@ -176,27 +302,122 @@ static int failed(struct pg_txn *x, PGresult *r)
     return MP_EIO;
 }
 
-/* Runs sql with t (text) and up to three bytea parameters (binary), for a
- * binary result. */
-static PGresult *run(struct pg_txn *x, const char *sql, enum mp_store_table t, int nbytes,
-                     const void *const *bytes, const size_t *lens)
+/* The pipe's failure (store_pg_pipe.h) into the transaction's flags. A
+ * connection found broken by the transaction's first round trip was one
+ * the server closed while it sat idle (a restart closes them all): the
+ * transaction runs again on another, unless the connection was a new one
+ * or COMMIT went out (it may have committed). */
+static int pipe_failed(struct pg_txn *x)
+{
+    if (x->pipe.fail != NULL && mp_pg_retryable(x->pipe.fail))
+        x->retry = true;
+    if (x->pipe.broken) {
+        x->broken = true;
+        if (!x->sent && !x->fresh)
+            x->retry = true;
+    }
+    return MP_EIO;
+}
+
+/* The snapshots asked for into the transaction's copy (none read: not
+ * covered). */
+static void take_hints(struct pg_txn *x)
+{
+    for (size_t i = 0; i < x->nhints; i++) {
+        struct hint *h = &x->hints[i];
+        size_t n = h->res != NULL && mp_pq.ntuples(h->res) == 1
+                       ? (size_t)mp_pq.getlength(h->res, 0, 0)
+                       : 0;
+        mp_pg_wcache_add(&x->wc, h->part, h->plen,
+                         n > 0 ? (const unsigned char *)mp_pq.getvalue(h->res, 0, 0) : NULL, n);
+        mp_pq.clear(h->res);
+        h->res = NULL;
+    }
+    x->nhints = 0;
+}
+
+/* Settles the write transaction's pipe (mp_pg_pipe_settle()). */
+static int settle(struct pg_txn *x)
+{
+    int rc = mp_pg_pipe_settle(&x->pipe);
+    if (rc != MP_OK)
+        pipe_failed(x);
+    x->sent = true;
+    take_hints(x);
+    return rc;
+}
+
+/* Before a write transaction's statement: the snapshots asked for are in
+ * (they were queued first: they show the user before it). */
+static void hints_in(struct pg_txn *x)
+{
+    if (x->nhints > 0)
+        settle(x);
+}
+
+/* Queues the puts gathered so far as one statement (store_pg_batch.h):
+ * MP_OK or MP_EIO. */
+static int queue_puts(struct pg_txn *x)
+{
+    const char *values[4];
+    int lengths[4];
+    static const int formats[4] = {1, 1, 1, 1};
+    if (x->batch.n == 0)
+        return MP_OK;
+    mp_pg_batch_params(&x->batch, values, lengths);
+    int rc = mp_pg_pipe_queue(&x->pipe, stmt_names[S_PUT_MANY], 4, values, lengths, formats, NULL);
+    mp_pg_batch_reset(&x->batch);
+    return rc == MP_OK ? MP_OK : pipe_failed(x);
+}
+
+/* Queues statement i in the write transaction's pipe after the puts
+ * gathered before it (mp_pg_pipe_queue()): MP_OK or MP_EIO. */
+static int pipe_queue(struct pg_txn *x, enum stmt i, int n, const char *const *values,
+                      const int *lengths, const int *formats, PGresult **into)
+{
+    if (queue_puts(x) != MP_OK)
+        return MP_EIO;
+    if (mp_pg_pipe_queue(&x->pipe, stmt_names[i], n, values, lengths, formats, into) != MP_OK)
+        return pipe_failed(x);
+    return MP_OK;
+}
+
+/* Runs prepared statement i with the table t (text) and up to three bytea
+ * parameters (binary), for a binary result: MP_OK with *out (the caller
+ * clears it), PGRES_COMMAND_OK or PGRES_TUPLES_OK; MP_EIO (the flags say
+ * why). out NULL: the result is not needed; a write transaction then
+ * queues the statement without waiting (a failure shows at a later
+ * statement or at COMMIT). */
+static int run(struct pg_txn *x, enum stmt i, enum mp_store_table t, int nbytes,
+               const void *const *bytes, const size_t *lens, PGresult **out)
 {
     char tbuf[8];
     const char *values[4];
     int lengths[4], formats[4];
-    Oid types[4];
     snprintf(tbuf, sizeof(tbuf), "%d", (int)t);
     values[0] = tbuf;
     lengths[0] = 0;
     formats[0] = 0;
-    types[0] = MP_PG_OID_INT2;
-    for (int i = 0; i < nbytes; i++) {
-        values[i + 1] = lens[i] > 0 ? bytes[i] : "";
-        lengths[i + 1] = (int)lens[i];
-        formats[i + 1] = 1;
-        types[i + 1] = MP_PG_OID_BYTEA;
+    for (int j = 0; j < nbytes; j++) {
+        values[j + 1] = lens[j] > 0 ? bytes[j] : "";
+        lengths[j + 1] = (int)lens[j];
+        formats[j + 1] = 1;
     }
-    return mp_pq.execParams(x->conn, sql, nbytes + 1, types, values, lengths, formats, 1);
+    if (x->pipe.conn != NULL) {
+        if (pipe_queue(x, i, nbytes + 1, values, lengths, formats, out) != MP_OK)
+            return MP_EIO;
+        return out != NULL ? settle(x) : MP_OK;
+    }
+    PGresult *r =
+        mp_pq.execPrepared(x->conn, stmt_names[i], nbytes + 1, values, lengths, formats, 1);
+    ExecStatusType st = mp_pq.resultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        return failed(x, r);
+    if (out != NULL)
+        *out = r;
+    else
+        mp_pq.clear(r);
+    return MP_OK;
 }
 
 /* The part column of key k in table t into out (MP_STORE_USER_PREFIX_MAX
@@ -229,17 +450,54 @@ static size_t part_of(enum mp_store_table t, const unsigned char *k, size_t klen
 
 /* ---- one user's records at once ---- */
 
+/* A write transaction's hint: the user's snapshot, unpacked into its own
+ * copy (store_pg_wcache.h). Queued, not waited for: the snapshots of every
+ * user an apply names travel together, with BEGIN, and arrive with the
+ * next statement that waits (hints_in()). Not for a user the transaction
+ * wrote already (the snapshot's row does not hold that yet). A failed
+ * read leaves the transaction failed: its next statement fails as it
+ * should. */
+static void hint_write(struct pg_txn *x, const unsigned char *prefix, size_t plen)
+{
+    bool known = mp_pg_wcache_user(&x->wc, prefix, plen) != NULL, wrote = false;
+    for (size_t i = 0; i < x->nhints; i++)
+        known |= x->hints[i].plen == plen && memcmp(x->hints[i].part, prefix, plen) == 0;
+    for (size_t i = 0; i < x->ntouched; i++)
+        wrote |= x->touched[i].plen == plen && memcmp(x->touched[i].part, prefix, plen) == 0;
+    if (known || x->pipe.failed || x->broken)
+        return;
+    if (wrote) {
+        mp_pg_wcache_add(&x->wc, prefix, plen, NULL, 0);
+        return;
+    }
+    if (x->nhints == HINTS_MAX && settle(x) != MP_OK)
+        return;
+    struct hint *h = &x->hints[x->nhints];
+    const char *values[1] = {(const char *)prefix};
+    int lengths[1] = {(int)plen}, formats[1] = {1};
+    memcpy(h->part, prefix, plen);
+    h->plen = plen;
+    if (pipe_queue(x, S_USNAP_GET, 1, values, lengths, formats, &h->res) != MP_OK) {
+        return;
+    }
+    x->nhints++;
+}
+
 static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen)
 {
     struct pg_txn *x = txn->handle;
     struct user_cache *c = &x->cache;
-    const char *sql = pg_of(txn->store)->hint_sql;
-    if (txn->write || c->res != NULL || plen == 0 || plen > sizeof(c->prefix))
+    if (plen == 0 || plen > sizeof(c->prefix))
+        return;
+    if (txn->write) {
+        hint_write(x, prefix, plen);
+        return;
+    }
+    if (c->res != NULL)
         return;
     const char *values[1] = {(const char *)prefix};
     int lengths[1] = {(int)plen}, formats[1] = {1};
-    Oid types[1] = {MP_PG_OID_BYTEA};
-    PGresult *r = mp_pq.execParams(x->conn, sql, 1, types, values, lengths, formats, 1);
+    PGresult *r = mp_pq.execPrepared(x->conn, stmt_names[S_HINT], 1, values, lengths, formats, 1);
     if (mp_pq.resultStatus(r) != PGRES_TUPLES_OK) {
         failed(x, r); /* the transaction is aborted: its next read fails as it should */
         return;
@@ -294,22 +552,41 @@ static int cache_lower(const struct user_cache *c, enum mp_store_table t, const 
 
 /* ---- the primitives ---- */
 
+#define READ_BEGIN "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+
+/* A write transaction's pipe, BEGIN queued: it goes with the first
+ * statement that waits. */
+static bool start_write(struct pg_txn *x)
+{
+    if (mp_pg_pipe_start(&x->pipe, x->conn) == MP_OK &&
+        mp_pg_pipe_queue_sql(&x->pipe, "BEGIN ISOLATION LEVEL SERIALIZABLE") == MP_OK)
+        return true;
+    memset(&x->pipe, 0, sizeof(x->pipe));
+    return false;
+}
+
 static int pg_begin(struct mp_store *store, bool write, struct mp_store_txn *txn)
 {
     struct pg_store *s = pg_of(store);
     struct pg_txn *x = calloc(1, sizeof(*x));
     if (x == NULL)
         return MP_EIO;
-    const char *sql = write ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
-                            : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
     /* a connection the server closed while idle (a restart closes them
-       all) fails its first statement: the next one, until a fresh one */
+       all) shows it by a readable end of file, or fails its first
+       statement: the next one, until a fresh one */
     for (size_t attempt = 0; attempt <= s->max; attempt++) {
         bool fresh = false;
         x->conn = take_conn(s, &fresh);
         if (x->conn == NULL)
             break;
-        if (mp_pg_exec_ok(x->conn, sql)) {
+        x->fresh = fresh;
+        x->wc.sealed = store->sealed;
+        if (!fresh &&
+            (mp_pq.consumeInput(x->conn) != 1 || mp_pq.status(x->conn) != CONNECTION_OK)) {
+            give_conn(s, x->conn, true);
+            continue;
+        }
+        if (write ? start_write(x) : mp_pg_exec_ok(x->conn, READ_BEGIN)) {
             memset(txn, 0, sizeof(*txn));
             txn->store = store;
             txn->handle = x;
@@ -325,11 +602,53 @@ static int pg_begin(struct mp_store *store, bool write, struct mp_store_txn *txn
     return MP_EIO;
 }
 
+/* Keeps r until the next put or del (the bytes a get handed out): MP_OK
+ * or MP_ENOMEM. */
+static int hold(struct pg_txn *x, PGresult *r)
+{
+    if (x->nheld == x->cap) {
+        size_t cap = x->cap > 0 ? x->cap * 2 : 16;
+        PGresult **held = realloc(x->held, cap * sizeof(*held));
+        if (held == NULL)
+            return MP_ENOMEM;
+        x->held = held;
+        x->cap = cap;
+    }
+    x->held[x->nheld++] = r;
+    return MP_OK;
+}
+
+/* A get's answer from r (a single-value statement's result). */
+static int answer(const PGresult *r, const unsigned char **val, size_t *vlen)
+{
+    if (mp_pq.ntuples(r) == 0)
+        return MP_NOTFOUND;
+    *val = (const unsigned char *)mp_pq.getvalue(r, 0, 0);
+    *vlen = (size_t)mp_pq.getlength(r, 0, 0);
+    return MP_OK;
+}
+
+/* A write to table t ends what a get of it handed out. */
+static void wrote_table(struct pg_txn *x, enum mp_store_table t)
+{
+    release_held(x);
+    if (t == MP_TABLE_META) {
+        mp_pq.clear(x->meta);
+        x->meta = NULL;
+    }
+}
+
 static int pg_get(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen,
                   const unsigned char **val, size_t *vlen)
 {
     struct pg_txn *x = txn->handle;
+    hints_in(x);
     const struct user_cache *c = &x->cache;
+    unsigned char part[MP_STORE_USER_PREFIX_MAX];
+    const struct mp_pg_wuser *u =
+        x->wc.n > 0 ? mp_pg_wcache_covering(&x->wc, t, part, part_of(t, key, klen, part)) : NULL;
+    if (u != NULL)
+        return mp_pg_wcache_get(u, t, key, klen, val, vlen);
     if (cache_has_key(c, t, key, klen)) {
         int i = cache_lower(c, t, key, klen);
         if (i >= c->first[t] + c->count[t] ||
@@ -340,29 +659,29 @@ static int pg_get(struct mp_store_txn *txn, enum mp_store_table t, const void *k
         *vlen = (size_t)mp_pq.getlength(c->res, i, 2);
         return MP_OK;
     }
+    bool memo = txn->write && t == MP_TABLE_META && klen <= sizeof(x->meta_key);
+    if (memo && x->meta != NULL && x->meta_klen == klen && memcmp(x->meta_key, key, klen) == 0)
+        return answer(x->meta, val, vlen);
     const void *b[1] = {key};
     size_t l[1] = {klen};
-    PGresult *r = run(x, "SELECT v FROM mp_kv WHERE t = $1 AND k = $2", t, 1, b, l);
-    if (mp_pq.resultStatus(r) != PGRES_TUPLES_OK)
-        return failed(x, r);
+    PGresult *r = NULL;
+    if (run(x, S_GET, t, 1, b, l, &r) != MP_OK)
+        return MP_EIO;
+    if (memo && (x->meta == NULL || hold(x, x->meta) == MP_OK)) {
+        x->meta = r; /* the one before stays valid until the next write */
+        memcpy(x->meta_key, key, klen);
+        x->meta_klen = klen;
+        return answer(r, val, vlen);
+    }
     if (mp_pq.ntuples(r) == 0) {
         mp_pq.clear(r);
         return MP_NOTFOUND;
     }
-    if (x->nheld == x->cap) {
-        size_t cap = x->cap > 0 ? x->cap * 2 : 16;
-        PGresult **held = realloc(x->held, cap * sizeof(*held));
-        if (held == NULL) {
-            mp_pq.clear(r);
-            return MP_ENOMEM;
-        }
-        x->held = held;
-        x->cap = cap;
+    if (hold(x, r) != MP_OK) {
+        mp_pq.clear(r);
+        return MP_ENOMEM;
     }
-    x->held[x->nheld++] = r;
-    *val = (const unsigned char *)mp_pq.getvalue(r, 0, 0);
-    *vlen = (size_t)mp_pq.getlength(r, 0, 0);
-    return MP_OK;
+    return answer(r, val, vlen);
 }
 
 /* Notes that the transaction changed a row of table t of the user part
@@ -390,54 +709,130 @@ static int touch(struct pg_txn *x, const struct mp_store *store, enum mp_store_t
     return MP_OK;
 }
 
-/* Rebuilds the snapshots of the users the transaction changed: MP_OK, or
- * MP_EIO (failed() noted whether to run it again). */
+/* Queues what a user's snapshot becomes (act, v[0..vlen)): MP_OK or
+ * MP_EIO. */
+static int queue_snapshot(struct pg_txn *x, const unsigned char *part, size_t plen,
+                          enum mp_pg_usnap_act act, const unsigned char *v, size_t vlen)
+{
+    const char *values[2] = {(const char *)part, v != NULL ? (const char *)v : ""};
+    const int lengths[2] = {(int)plen, (int)vlen}, formats[2] = {1, 1};
+    if (act == MP_PG_USNAP_KEEP)
+        return MP_OK;
+    return pipe_queue(x, act == MP_PG_USNAP_PUT ? S_USNAP_PUT : S_USNAP_DEL,
+                      act == MP_PG_USNAP_PUT ? 2 : 1, values, lengths, formats, NULL);
+}
+
+/* Queues the snapshot of a user the transaction holds a copy of: no rows
+ * to read. */
+static int snapshot_from_copy(struct pg_txn *x, const struct mp_pg_wuser *u)
+{
+    unsigned char *v = NULL;
+    size_t vlen = 0;
+    bool none = false;
+    int rc = mp_pg_wcache_pack(u, &v, &vlen, &none);
+    if (rc == MP_OK)
+        rc = queue_snapshot(x, u->part, u->plen, none ? MP_PG_USNAP_DELETE : MP_PG_USNAP_PUT, v,
+                            vlen);
+    free(v);
+    return rc;
+}
+
+/* Queues the new snapshots of touched users [from, to) after reading
+ * their rows in one round trip: MP_OK, MP_EIO (the flags say why),
+ * MP_ENOMEM. */
+static int rebuild_some(struct pg_txn *x, size_t from, size_t to, PGresult **rows)
+{
+    int rc = x->pipe.queued + (to - from) >= MP_PG_PIPE_QUEUE_MAX ? settle(x) : MP_OK;
+    for (size_t i = from; rc == MP_OK && i < to; i++) {
+        const struct touched *u = &x->touched[i];
+        const char *values[2] = {(const char *)u->part, u->deleted ? "true" : "false"};
+        const int lengths[2] = {(int)u->plen, 0}, formats[2] = {1, 0};
+        rc = pipe_queue(x, S_USNAP_ROWS, 2, values, lengths, formats, &rows[i - from]);
+    }
+    if (rc == MP_OK)
+        rc = settle(x);
+    for (size_t i = from; i < to; i++) {
+        enum mp_pg_usnap_act act = MP_PG_USNAP_KEEP;
+        unsigned char *v = NULL;
+        size_t vlen = 0;
+        if (rc == MP_OK)
+            rc = mp_pg_usnap_from_rows(rows[i - from], &act, &v, &vlen);
+        mp_pq.clear(rows[i - from]);
+        rows[i - from] = NULL;
+        if (rc == MP_OK)
+            rc = queue_snapshot(x, x->touched[i].part, x->touched[i].plen, act, v, vlen);
+        free(v);
+    }
+    return rc;
+}
+
+/* Queues the new snapshots of the users the transaction changed (their
+ * rows read in one round trip per REBUILD_BATCH users): MP_OK, or MP_EIO
+ * (the flags say whether to run it again), MP_ENOMEM. */
+#define REBUILD_BATCH 32
 static int rebuild_touched(struct pg_txn *x)
 {
-    for (size_t i = 0; i < x->ntouched; i++) {
-        const struct touched *u = &x->touched[i];
-        PGresult *fail = NULL;
-        int rc = mp_pg_usnap_rebuild(x->conn, STMT_USNAP, u->part, u->plen, u->deleted, &fail);
-        if (rc != MP_OK)
-            return fail != NULL ? failed(x, fail) : rc;
+    PGresult *rows[REBUILD_BATCH] = {NULL};
+    int rc = MP_OK;
+    size_t left = 0;
+    for (size_t i = 0; rc == MP_OK && i < x->ntouched; i++) {
+        const struct mp_pg_wuser *u =
+            mp_pg_wcache_user(&x->wc, x->touched[i].part, x->touched[i].plen);
+        if (u != NULL && u->covered)
+            rc = snapshot_from_copy(x, u);
+        else
+            x->touched[left++] = x->touched[i];
     }
-    return MP_OK;
+    x->ntouched = left;
+    for (size_t from = 0; rc == MP_OK && from < x->ntouched; from += REBUILD_BATCH) {
+        size_t to = x->ntouched - from > REBUILD_BATCH ? from + REBUILD_BATCH : x->ntouched;
+        rc = rebuild_some(x, from, to, rows);
+    }
+    return rc;
 }
 
 static int pg_put(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen,
                   const void *val, size_t vlen)
 {
     struct pg_txn *x = txn->handle;
-    release_held(x);
+    hints_in(x);
+    wrote_table(x, t);
     unsigned char part[MP_STORE_USER_PREFIX_MAX];
     size_t plen = part_of(t, key, klen, part);
     const void *b[3] = {key, part, val};
     size_t l[3] = {klen, plen, vlen};
-    if (touch(x, txn->store, t, part, plen, false) != MP_OK)
+    struct mp_pg_wuser *u = mp_pg_wcache_covering(&x->wc, t, part, plen);
+    if (touch(x, txn->store, t, part, plen, false) != MP_OK ||
+        (u != NULL && mp_pg_wcache_put(u, t, key, klen, val, vlen) != MP_OK))
         return MP_ENOMEM;
-    PGresult *r = run(x,
-                      "INSERT INTO mp_kv (t, k, part, v) VALUES ($1, $2, $3, $4) "
-                      "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v",
-                      t, 3, b, l);
-    if (mp_pq.resultStatus(r) != PGRES_COMMAND_OK)
-        return failed(x, r);
-    mp_pq.clear(r);
-    return MP_OK;
+    if (x->pipe.conn == NULL)
+        return run(x, S_PUT, t, 3, b, l, NULL);
+    if (x->pipe.failed || x->broken)
+        return MP_EIO;
+    if (mp_pg_batch_add(&x->batch, (int)t, key, klen, part, plen, val, vlen) != MP_OK)
+        return MP_ENOMEM;
+    return mp_pg_batch_full(&x->batch) ? queue_puts(x) : MP_OK;
 }
 
 static int pg_del(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen)
 {
     struct pg_txn *x = txn->handle;
-    release_held(x);
+    hints_in(x);
+    wrote_table(x, t);
     const void *b[1] = {key};
     size_t l[1] = {klen};
     unsigned char part[MP_STORE_USER_PREFIX_MAX];
     size_t plen = part_of(t, key, klen, part);
+    struct mp_pg_wuser *u = mp_pg_wcache_covering(&x->wc, t, part, plen);
+    if (u != NULL && mp_pg_wcache_del(u, t, key, klen) != MP_OK)
+        return MP_NOTFOUND; /* known without asking */
     if (touch(x, txn->store, t, part, plen, true) != MP_OK)
         return MP_ENOMEM;
-    PGresult *r = run(x, "DELETE FROM mp_kv WHERE t = $1 AND k = $2", t, 1, b, l);
-    if (mp_pq.resultStatus(r) != PGRES_COMMAND_OK)
-        return failed(x, r);
+    if (u != NULL)
+        return run(x, S_DEL, t, 1, b, l, NULL); /* it is there: nothing to wait for */
+    PGresult *r = NULL;
+    if (run(x, S_DEL, t, 1, b, l, &r) != MP_OK)
+        return MP_EIO;
     int n = atoi(mp_pq.cmdTuples(r));
     mp_pq.clear(r);
     return n > 0 ? MP_OK : MP_NOTFOUND;
@@ -450,21 +845,21 @@ static int pg_del_prefix(struct mp_store_txn *txn, enum mp_store_table t, const 
                          size_t plen)
 {
     struct pg_txn *x = txn->handle;
+    hints_in(x);
     unsigned char part[MP_STORE_USER_PREFIX_MAX], upper[MP_STORE_KEY_MAX];
-    release_held(x);
+    wrote_table(x, t);
     size_t partlen = part_of(t, prefix, plen, part);
     size_t ulen = plen <= sizeof(upper) ? mp_store_backend_prefix_end(prefix, plen, upper) : 0;
     if (partlen == 0 || ulen == 0)
         return MP_EINVAL;
     if (touch(x, txn->store, t, part, partlen, true) != MP_OK)
         return MP_ENOMEM;
+    struct mp_pg_wuser *u = mp_pg_wcache_covering(&x->wc, t, part, partlen);
+    if (u != NULL)
+        mp_pg_wcache_del_range(u, t, prefix, plen, upper, ulen);
     const void *b[2] = {prefix, upper};
     size_t l[2] = {plen, ulen};
-    PGresult *r = run(x, "DELETE FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3", t, 2, b, l);
-    if (mp_pq.resultStatus(r) != PGRES_COMMAND_OK)
-        return failed(x, r);
-    mp_pq.clear(r);
-    return MP_OK;
+    return run(x, S_DEL_RANGE, t, 2, b, l, NULL);
 }
 
 /* A scan within the cached user's records, from memory. */
@@ -488,7 +883,15 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
                    size_t plen, mp_store_scan_fn fn, void *arg)
 {
     struct pg_txn *x = txn->handle;
+    hints_in(x);
     const struct user_cache *c = &x->cache;
+    unsigned char part[MP_STORE_USER_PREFIX_MAX];
+    size_t partlen =
+        x->wc.n > 0 && mp_store_table_shapes[t] != MP_KEY_USER ? part_of(t, start, slen, part) : 0;
+    const struct mp_pg_wuser *u =
+        partlen > 0 && plen >= partlen ? mp_pg_wcache_covering(&x->wc, t, part, partlen) : NULL;
+    if (u != NULL)
+        return mp_pg_wcache_scan(u, t, start, slen, plen, fn, arg);
     if (c->res != NULL && mp_pg_user_tables[t] && mp_store_table_shapes[t] != MP_KEY_USER &&
         plen >= c->plen && memcmp(start, c->prefix, c->plen) == 0)
         return cache_scan(c, t, start, slen, plen, fn, arg);
@@ -502,18 +905,11 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
     for (;;) {
         const void *b[2] = {from, upper};
         size_t l[2] = {flen, ulen};
-        const char *sql =
-            ulen > 0 ? (first ? "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3 "
-                                "ORDER BY k LIMIT " SCAN_BATCH
-                              : "SELECT k, v FROM mp_kv WHERE t = $1 AND k > $2 AND k < $3 "
-                                "ORDER BY k LIMIT " SCAN_BATCH)
-                     : (first ? "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 "
-                                "ORDER BY k LIMIT " SCAN_BATCH
-                              : "SELECT k, v FROM mp_kv WHERE t = $1 AND k > $2 "
-                                "ORDER BY k LIMIT " SCAN_BATCH);
-        PGresult *r = run(x, sql, t, ulen > 0 ? 2 : 1, b, l);
-        if (mp_pq.resultStatus(r) != PGRES_TUPLES_OK)
-            return failed(x, r);
+        enum stmt st = ulen > 0 ? (first ? S_SCAN_RANGE : S_SCAN_RANGE_NEXT)
+                                : (first ? S_SCAN_FROM : S_SCAN_FROM_NEXT);
+        PGresult *r = NULL;
+        if (run(x, st, t, ulen > 0 ? 2 : 1, b, l, &r) != MP_OK)
+            return MP_EIO;
         int n = mp_pq.ntuples(r);
         for (int i = 0; i < n; i++) {
             const unsigned char *k = (const unsigned char *)mp_pq.getvalue(r, i, 0);
@@ -538,16 +934,47 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
     }
 }
 
+/* A write transaction's end: the snapshots and COMMIT in the pipe, one
+ * round trip for both unless a snapshot needs its rows read; then out of
+ * pipeline mode, and a ROLLBACK for a transaction left open. */
+static int end_write(struct pg_txn *x, bool commit)
+{
+    int rc = x->retry ? MP_AGAIN : commit ? MP_EIO : MP_OK;
+    hints_in(x);
+    if (commit && !x->retry && !x->broken && !x->pipe.failed) {
+        rc = rebuild_touched(x);
+        x->sent = true; /* from here a broken connection may have committed */
+        if (rc == MP_OK)
+            rc = queue_puts(x);
+        if (rc == MP_OK && mp_pg_pipe_queue_sql(&x->pipe, "COMMIT") != MP_OK)
+            rc = pipe_failed(x);
+        if (rc == MP_OK)
+            rc = settle(x);
+        if (rc != MP_OK)
+            rc = x->retry ? MP_AGAIN : rc == MP_ENOMEM ? MP_ENOMEM : MP_EIO;
+    } else if (!x->broken && !x->pipe.failed) {
+        mp_pg_pipe_queue_sql(&x->pipe, "ROLLBACK"); /* settled by the stop */
+    }
+    if (mp_pg_pipe_stop(&x->pipe) != MP_OK)
+        x->broken = true;
+    take_hints(x); /* any the stop read */
+    if (!x->broken && mp_pq.transactionStatus(x->conn) != PQTRANS_IDLE &&
+        !mp_pg_exec_ok(x->conn, "ROLLBACK"))
+        x->broken = true;
+    return rc;
+}
+
 static int pg_end(struct mp_store_txn *txn, bool commit)
 {
     struct pg_txn *x = txn->handle;
     struct pg_store *s = pg_of(txn->store);
     int rc = MP_OK;
     release_held(x);
+    mp_pq.clear(x->meta);
     mp_pq.clear(x->cache.res);
-    /* a failed rebuild (x->retry, or not) rolls the transaction back */
-    bool rebuilt = !commit || x->retry || x->broken || rebuild_touched(x) == MP_OK;
-    if (commit && rebuilt && !x->retry && !x->broken) {
+    if (x->pipe.conn != NULL) {
+        rc = end_write(x, commit);
+    } else if (commit && !x->retry && !x->broken) {
         PGresult *r = mp_pq.exec(x->conn, "COMMIT");
         if (mp_pq.resultStatus(r) != PGRES_COMMAND_OK) {
             rc = mp_pg_retryable(r) ? MP_AGAIN : MP_EIO;
@@ -562,6 +989,8 @@ static int pg_end(struct mp_store_txn *txn, bool commit)
     give_conn(s, x->conn, x->broken);
     free(x->held);
     free(x->touched);
+    mp_pg_wcache_cleanup(&x->wc);
+    mp_pg_batch_cleanup(&x->batch);
     free(x);
     txn->handle = NULL;
     return rc;

@@ -86,28 +86,6 @@ int mp_pg_usnap_pack(const struct mp_pg_usnap_row *rows, size_t n, unsigned char
     return MP_OK;
 }
 
-/* Runs sql (no result rows) with the bytea parameters b[0..n): MP_OK, or
- * MP_EIO with *fail its result. */
-static int exec_bytea(PGconn *c, const char *sql, int n, const unsigned char *const *b,
-                      const size_t *len, PGresult **fail)
-{
-    static const Oid types[2] = {MP_PG_OID_BYTEA, MP_PG_OID_BYTEA};
-    static const int formats[2] = {1, 1};
-    const char *values[2];
-    int lengths[2];
-    for (int i = 0; i < n; i++) {
-        values[i] = len[i] > 0 ? (const char *)b[i] : "";
-        lengths[i] = (int)len[i];
-    }
-    PGresult *r = mp_pq.execParams(c, sql, n, types, values, lengths, formats, 1);
-    if (mp_pq.resultStatus(r) != PGRES_COMMAND_OK) {
-        *fail = r;
-        return MP_EIO;
-    }
-    mp_pq.clear(r);
-    return MP_OK;
-}
-
 /* r's rows as snapshot rows into rows[0..mp_pq.ntuples(r)): MP_OK, or MP_EIO
  * for a table column that is not a smallint. */
 static int rows_of(const PGresult *r, struct mp_pg_usnap_row *rows)
@@ -122,36 +100,22 @@ static int rows_of(const PGresult *r, struct mp_pg_usnap_row *rows)
     return MP_OK;
 }
 
-int mp_pg_usnap_rebuild(PGconn *c, const char *stmt, const unsigned char *part, size_t plen,
-                        bool forced, PGresult **fail)
+int mp_pg_usnap_from_rows(const PGresult *r, enum mp_pg_usnap_act *act, unsigned char **v,
+                          size_t *vlen)
 {
-    const char *values[2] = {(const char *)part, forced ? "true" : "false"};
-    const int lengths[2] = {(int)plen, 0}, formats[2] = {1, 0};
-    *fail = NULL;
-    PGresult *r = mp_pq.execPrepared(c, stmt, 2, values, lengths, formats, 1);
-    if (mp_pq.resultStatus(r) != PGRES_TUPLES_OK) {
-        *fail = r;
-        return MP_EIO;
-    }
-    size_t n = (size_t)mp_pq.ntuples(r), vlen = 0;
-    struct mp_pg_usnap_row *rows = calloc(n > 0 ? n : 1, sizeof(*rows));
-    unsigned char *v = NULL;
+    size_t n = (size_t)mp_pq.ntuples(r);
+    *v = NULL;
+    *vlen = 0;
+    *act = n > 0 ? MP_PG_USNAP_PUT : MP_PG_USNAP_DELETE;
+    if (n == 0)
+        return MP_OK;
+    struct mp_pg_usnap_row *rows = calloc(n, sizeof(*rows));
     int rc = rows == NULL ? MP_ENOMEM : rows_of(r, rows);
-    bool keep = rc == MP_OK && n == 1 && rows[0].t == MP_PG_USNAP_KEEP_TABLE;
-    if (rc == MP_OK && !keep && n > 0)
-        rc = mp_pg_usnap_pack(rows, n, &v, &vlen);
+    if (rc == MP_OK && n == 1 && rows[0].t == MP_PG_USNAP_KEEP_TABLE)
+        *act = MP_PG_USNAP_KEEP;
+    else if (rc == MP_OK)
+        rc = mp_pg_usnap_pack(rows, n, v, vlen);
     free(rows);
-    mp_pq.clear(r);
-    const unsigned char *b[2] = {part, v};
-    size_t len[2] = {plen, vlen};
-    if (rc == MP_OK && !keep && n == 0)
-        rc = exec_bytea(c, "DELETE FROM mp_usnap WHERE part = $1", 1, b, len, fail);
-    else if (rc == MP_OK && !keep)
-        rc = exec_bytea(c,
-                        "INSERT INTO mp_usnap (part, v) VALUES ($1, $2) "
-                        "ON CONFLICT (part) DO UPDATE SET v = EXCLUDED.v",
-                        2, b, len, fail);
-    free(v);
     return rc;
 }
 

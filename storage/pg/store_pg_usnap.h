@@ -5,12 +5,14 @@
  *
  * A snapshot is derived data, kept exact by the writers: every write
  * transaction that puts or deletes a row of those tables rebuilds its
- * user's snapshot before COMMIT, in the same SERIALIZABLE transaction: it
- * reads the user's rows (mp_pg_usnap_rows_sql()), packs them here
- * (mp_pg_usnap_pack()) and writes the value (two proxies rebuilding one
- * user at once: one of them fails with a serialization failure and runs
- * its transaction again). No snapshot (a user not written since the
- * schema got the table, or after TRUNCATE mp_usnap) and an empty one (a
+ * user's snapshot before COMMIT, in the same SERIALIZABLE transaction:
+ * from its copy of the snapshot it read at its start, edited by its own
+ * writes (store_pg_wcache.h), or else from the user's rows
+ * (mp_pg_usnap_rows_sql()), packed here (mp_pg_usnap_pack()), and writes
+ * the value (two proxies rebuilding one user at once: one of them fails
+ * with a serialization failure and runs its transaction again). No
+ * snapshot (a user not written since the schema got the table, or after
+ * TRUNCATE mp_usnap) and an empty one (a
  * user with more than MP_PG_USER_ROWS rows or MP_PG_USNAP_BYTES_MAX bytes:
  * too big to pack) both mean "read the rows", which is always right. A
  * user whose rows are all gone has no snapshot.
@@ -85,14 +87,26 @@ struct mp_pg_usnap_row {
 int mp_pg_usnap_pack(const struct mp_pg_usnap_row *rows, size_t n, unsigned char **out,
                      size_t *len);
 
-/* Rebuilds the snapshot of the user part[0..plen) inside c's write
- * transaction: its rows read with stmt (mp_pg_usnap_rows_sql() prepared
- * on c; forced: its $2), packed, and the value written, or the snapshot
- * deleted when the user has no rows left. MP_OK; MP_ENOMEM; MP_EIO with
- * *fail the failed statement's result (the caller's to clear: it tells
- * whether to run the transaction again). */
-int mp_pg_usnap_rebuild(PGconn *c, const char *stmt, const unsigned char *part, size_t plen,
-                        bool forced, PGresult **fail);
+/* What a writer does with a user's snapshot. */
+enum mp_pg_usnap_act {
+    MP_PG_USNAP_KEEP,   /* leave it (an empty one stays empty) */
+    MP_PG_USNAP_DELETE, /* the user has no rows left */
+    MP_PG_USNAP_PUT     /* write the new value */
+};
+
+/* The statements that write a snapshot ($1 part, $2 value) and delete one
+ * ($1 part), both bytea. */
+#define MP_PG_USNAP_PUT_SQL                                                                        \
+    "INSERT INTO mp_usnap (part, v) VALUES ($1, $2) ON CONFLICT (part) DO UPDATE SET v = "         \
+    "EXCLUDED.v"
+#define MP_PG_USNAP_DELETE_SQL "DELETE FROM mp_usnap WHERE part = $1"
+
+/* The new snapshot of a user from r, its rows as mp_pg_usnap_rows_sql()
+ * read them inside the writing transaction: *act, and for MP_PG_USNAP_PUT
+ * the value in *v (malloc'd, *vlen bytes; NULL and 0: empty, too big).
+ * MP_OK; MP_EIO (a table column that is no smallint); MP_ENOMEM. */
+int mp_pg_usnap_from_rows(const PGresult *r, enum mp_pg_usnap_act *act, unsigned char **v,
+                          size_t *vlen);
 
 /* The hot read (mp_pg_user_sql() unordered) into out
  * (MP_PG_USER_SQL_MAX bytes): the user's snapshot as one row

@@ -10,6 +10,8 @@
 #include "status.h"
 #include "ops/store.h"
 #include "ops/store_backend.h"
+#include "pg/store_pg_conn.h"
+#include "pg/store_pg_usnap.h"
 #include "store_fixture.h"
 
 Suite *mp_test_suite(void);
@@ -311,6 +313,87 @@ START_TEST(test_backend_store_ops_leave_the_records_of_the_format)
 }
 END_TEST
 
+/* The scan callback of the PostgreSQL case: appends "key=value;" (the
+ * key's last byte) to the string arg. */
+static int collect(void *arg, const unsigned char *k, size_t klen, const unsigned char *v,
+                   size_t vlen)
+{
+    char *out = arg;
+    size_t n = strlen(out);
+    snprintf(out + n, 64 - n, "%c=%.*s;", k[klen - 1], (int)vlen, (const char *)v);
+    return MP_OK;
+}
+
+/* PostgreSQL: a write transaction told its user (hint_user) reads the
+ * user's snapshot once and answers from its copy, which follows its own
+ * puts and deletes; the snapshot it writes at commit is byte for byte the
+ * one the user's rows pack to (what a rebuild from the rows writes). */
+START_TEST(test_backend_pg_write_copy_follows_its_writes_and_packs_as_the_rows)
+{
+    struct mp_store *s = fx_open_backend(PG);
+    struct mp_store_txn txn;
+    const unsigned char P[] = {0, 3, 'e', 'v', 'e'};
+    unsigned char k[8];
+    const unsigned char *v;
+    size_t n;
+    char scanned[64] = "";
+    memcpy(k, P, sizeof(P));
+    begin(s, true, &txn); /* no snapshot yet: built from the rows */
+    for (char c = 'a'; c <= 'c'; c++) {
+        k[5] = (unsigned char)c;
+        char val[2] = {(char)(c - 'a' + '1'), 0};
+        put(&txn, MP_TABLE_FACTS, (const char *)k, 6, val);
+    }
+    ck_assert_int_eq(s->be->end(&txn, true), MP_OK);
+    begin(s, true, &txn);
+    s->be->hint_user(&txn, P, sizeof(P));
+    k[5] = 'a';
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_FACTS, k, 6, &v, &n), MP_OK);
+    ck_assert_mem_eq(v, "1", n);
+    put(&txn, MP_TABLE_FACTS, (const char *)k, 6, "9");
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_FACTS, k, 6, &v, &n), MP_OK);
+    ck_assert_mem_eq(v, "9", n);
+    k[5] = 'd';
+    put(&txn, MP_TABLE_FACTS, (const char *)k, 6, "4");
+    k[5] = 'b';
+    ck_assert_int_eq(s->be->del(&txn, MP_TABLE_FACTS, k, 6), MP_OK);
+    ck_assert_int_eq(s->be->del(&txn, MP_TABLE_FACTS, k, 6), MP_NOTFOUND);
+    ck_assert_int_eq(s->be->scan(&txn, MP_TABLE_FACTS, P, sizeof(P), sizeof(P), collect, scanned),
+                     MP_OK);
+    ck_assert_str_eq(scanned, "a=9;c=3;d=4;");
+    ck_assert_int_eq(s->be->end(&txn, true), MP_OK);
+    k[5] = 'b';
+    ck_assert_str_eq(read_back(s, MP_TABLE_FACTS, (const char *)k, 6), "");
+    k[5] = 'a';
+    ck_assert_str_eq(read_back(s, MP_TABLE_FACTS, (const char *)k, 6), "9");
+
+    char err[128];
+    PGconn *c = mp_pg_connect(getenv("MEMPROXY_TEST_POSTGRES_URL"), err, sizeof(err));
+    ck_assert_ptr_nonnull(c);
+    char sql[MP_PG_USNAP_SQL_MAX];
+    mp_pg_usnap_rows_sql(sql, false);
+    const char *values[2] = {(const char *)P, "true"};
+    const int lengths[2] = {sizeof(P), 0}, formats[2] = {1, 0};
+    PGresult *rows = mp_pq.execParams(c, sql, 2, NULL, values, lengths, formats, 1);
+    PGresult *snap = mp_pq.execParams(c, "SELECT v FROM mp_usnap WHERE part = $1", 1, NULL, values,
+                                      lengths, formats, 1);
+    ck_assert_int_eq(mp_pq.ntuples(rows), 3);
+    ck_assert_int_eq(mp_pq.ntuples(snap), 1);
+    enum mp_pg_usnap_act act;
+    unsigned char *want = NULL;
+    size_t wlen = 0;
+    ck_assert_int_eq(mp_pg_usnap_from_rows(rows, &act, &want, &wlen), MP_OK);
+    ck_assert_int_eq(act, MP_PG_USNAP_PUT);
+    ck_assert_uint_eq((size_t)mp_pq.getlength(snap, 0, 0), wlen);
+    ck_assert_mem_eq(mp_pq.getvalue(snap, 0, 0), want, wlen);
+    free(want);
+    mp_pq.clear(rows);
+    mp_pq.clear(snap);
+    mp_pq.finish(c);
+    fx_close_backend(s, PG);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("store_backend");
@@ -324,6 +407,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_backend_scans_in_one_read_find_what_each_would_alone, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_backend_store_ops_leave_the_records_of_the_format, 0, FX_BACKENDS);
+    tcase_add_test(tc, test_backend_pg_write_copy_follows_its_writes_and_packs_as_the_rows);
     suite_add_tcase(s, tc);
     return s;
 }
