@@ -301,16 +301,13 @@ void mp_memworker_note_write(struct mp_memworker *mw, int rc)
                                               : "memory store write failed: turns not recorded");
 }
 
-/* What the pending ops did once committed: the jobs they added indexed,
- * the conversations they dropped and the entries applied counted. */
+/* What the pending follow-ups did once committed: the jobs they added
+ * indexed, and they counted. */
 static void follow_done(struct mp_memworker *mw, const struct mp_op *ops, size_t n, bool with_turns)
 {
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; k < n; k++)
         mp_memjobs_planned(mw->jobs, &ops[k]);
-        if (ops[k].kind == MP_OP_PUT_CONV && ops[k].result == MP_OK)
-            mp_metrics_conversations_evicted(mw->metrics, ops[k].u.conv.evicted);
-    }
-    mp_metrics_followups(mw->metrics, with_turns, mp_followups_count(mw->follows));
+    mp_metrics_followups(mw->metrics, with_turns, n);
 }
 
 static void follow_forget(struct mp_memworker *mw)
@@ -319,8 +316,9 @@ static void follow_forget(struct mp_memworker *mw)
     atomic_store(&mw->follow_pending, 0);
 }
 
-/* Applies what is pending in a transaction of its own (the worker is
- * idle, or the turns' commit that carried it failed). */
+/* Applies the pending follow-ups in a transaction of their own (no turn
+ * is queued to carry them, or the turns' commit that carried them
+ * failed). */
 static void follow_flush(struct mp_memworker *mw)
 {
     size_t n = mp_followups_count(mw->follows);
@@ -332,7 +330,7 @@ static void follow_flush(struct mp_memworker *mw)
         if (rc == MP_OK)
             follow_done(mw, ops, n, false);
     }
-    free(ops); /* not applied: planned again after the user's next turn, built again */
+    free(ops); /* not applied: planned again after the user's next turn */
     follow_forget(mw);
 }
 
