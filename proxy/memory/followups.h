@@ -6,6 +6,7 @@
  *   batch k: turns ........ commit (flush) -> replies end -> plan follow-ups
  *     turns queued meanwhile?  yes: batch k+1 = its turns + k's follow-ups
  *                              no:  k's follow-ups alone, at once
+ *     a change queued first (an API write, a job's op): alone, before it
  *
  * So under load each commit serves the turns of one batch and the trims
  * of the one before, and a lone client (whose next request waits for its

@@ -334,9 +334,11 @@ static void follow_flush(struct mp_memworker *mw)
     follow_forget(mw);
 }
 
-/* What is pending goes alone when no turn waits to carry it: under load
+/* What is pending goes alone when nothing waits to carry it: under load
  * the next batch is already queued, else nothing is (a client's next
- * request waits for its reply): then at once, as if it had no wait. */
+ * request waits for its reply): then at once, as if it had no wait. A
+ * change queued first (mp_memworker_submit, _call) has them applied
+ * before it runs, so that whoever sent it sees them. */
 static void follow_settle(struct mp_memworker *mw)
 {
     if (mp_followups_count(mw->follows) == 0)
@@ -893,6 +895,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
             continue;
         }
         struct item *next = it->next;
+        follow_flush(mw); /* before a change is answered: its client sees them applied */
         handle_ops(mw, it->ticket);
         atomic_fetch_sub(&mw->queued, 1);
         free(it);
