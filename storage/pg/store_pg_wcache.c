@@ -95,6 +95,8 @@ int mp_pg_wcache_put(struct mp_pg_wuser *u, enum mp_store_table t, const unsigne
 /* Removes rows [from, to). */
 static void drop_rows(struct mp_pg_wuser *u, size_t from, size_t to)
 {
+    if (from == to)
+        return; /* nothing, perhaps no rows at all (rows NULL) */
     for (size_t i = from; i < to; i++)
         free(u->rows[i].kv);
     memmove(&u->rows[from], &u->rows[to], (u->n - to) * sizeof(*u->rows));
