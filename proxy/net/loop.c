@@ -137,6 +137,17 @@ static void keep_large(struct mp_loop *loop, struct mp_buf *b)
     slot->len = 0;
 }
 
+/* b's storage reallocated to cap bytes (its bytes kept). MP_OK, MP_ENOMEM. */
+static int grow_to(struct mp_buf *b, size_t cap)
+{
+    char *nd = realloc(b->data, cap);
+    if (nd == NULL)
+        return MP_ENOMEM;
+    b->data = nd;
+    b->cap = cap;
+    return MP_OK;
+}
+
 int mp_buf_reserve(struct mp_loop *loop, struct mp_buf *b, size_t min_cap)
 {
     struct mp_buf big;
@@ -161,24 +172,14 @@ int mp_buf_reserve(struct mp_loop *loop, struct mp_buf *b, size_t min_cap)
     size_t cap = b->cap < MP_BUF_STD ? MP_BUF_STD : b->cap;
     while (cap < min_cap)
         cap *= 2;
-    char *nd = realloc(b->data, cap);
-    if (nd == NULL)
-        return MP_ENOMEM;
-    b->data = nd;
-    b->cap = cap;
-    return MP_OK;
+    return grow_to(b, cap);
 }
 
 int mp_buf_reserve_exact(struct mp_loop *loop, struct mp_buf *b, size_t size)
 {
     if (b->cap >= size || size <= MP_BUF_LARGE_MAX)
         return mp_buf_reserve(loop, b, size);
-    char *nd = realloc(b->data, size);
-    if (nd == NULL)
-        return MP_ENOMEM;
-    b->data = nd;
-    b->cap = size;
-    return MP_OK;
+    return grow_to(b, size);
 }
 
 void mp_buf_release(struct mp_loop *loop, struct mp_buf *b)
