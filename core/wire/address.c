@@ -64,10 +64,15 @@ static bool word_at(const char *t, size_t n, size_t i, const char *w, bool whole
 static bool any_at(const char *t, size_t n, size_t i, const char *const *words, size_t nw,
                    bool whole)
 {
-    char c = i < n ? lower(t[i]) : '\0';
-    for (size_t k = 0; k < nw; k++)
-        if (words[k][0] == c && word_at(t, n, i, words[k], whole))
+    char c[3] = {0}; /* the text's first three bytes there, folded ('\0' past its end) */
+    for (size_t k = 0; k < 3 && i + k < n; k++)
+        c[k] = lower(t[i + k]);
+    for (size_t k = 0; k < nw; k++) { /* every word has two bytes or more */
+        const char *w = words[k];
+        if (w[0] == c[0] && w[1] == c[1] && (w[2] == '\0' || w[2] == c[2]) &&
+            word_at(t, n, i, w, whole))
             return true;
+    }
     return false;
 }
 
@@ -284,7 +289,7 @@ struct firsts {
 
 static unsigned pair_of(char c0, char c1)
 {
-    return ((unsigned)((unsigned char)lower(c0) & 31) << 5) | ((unsigned char)lower(c1) & 31);
+    return ((unsigned)((unsigned char)c0 & 31) << 5) | ((unsigned char)c1 & 31); /* & 31 folds */
 }
 
 static void pair_add(struct pairs *s, struct pairs *any, const char *w)
@@ -368,19 +373,22 @@ static void read_line(const char *t, size_t b, size_t e, const struct firsts *f,
         out->rules++;
     for (size_t i = b, j; i < e; i = j) {
         char c = t[i];
-        bool opens = (i == b || t[i - 1] == ' ') && c != ' ';
+        bool word = is_alnum(c);
         j = i + 1;
-        if (is_alnum(c)) {
+        if (word) {
             while (j < e && is_alnum(t[j]))
                 j++;
             read_word(t, i, e, f, !quoted && !code, out);
+        } else if (c == ' ') {
+            continue; /* the bulk of what is between words */
         } else if (c == '"') {
             quoted = !quoted;
         } else if (c == '`') {
             code = !code;
         }
-        if (opens && (!is_alnum(c) || (j < e && t[j] != ' ' && t[j] != '\t')))
-            read_path(t, i, is_alnum(c) ? j : i, e, out); /* not a word of letters alone */
+        /* a blank-delimited word opens here, and is not of letters alone */
+        if ((!word || (j < e && t[j] != ' ' && t[j] != '\t')) && (i == b || t[i - 1] == ' '))
+            read_path(t, i, word ? j : i, e, out);
     }
 }
 
