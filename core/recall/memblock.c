@@ -677,11 +677,15 @@ size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, bool d
     return measure.full ? 0 : measure.len;
 }
 
-uint64_t mp_memblock_past_saving(const struct mp_mem_message *m, bool first, bool day)
+size_t mp_memblock_past_measure(const struct mp_mem_message *m, bool first, bool day, size_t room,
+                                uint64_t *saved)
 {
-    struct text measure = {.cap = SIZE_MAX, .saving = true};
+    struct text measure = {.cap = room, .saving = true};
     put_past(&measure, m, first, day);
-    return measure.saved;
+    if (measure.full)
+        return 0;
+    *saved = measure.saved;
+    return measure.len;
 }
 
 /* The text bytes an estimate of tokens leaves at least (it rounds up)

@@ -158,12 +158,11 @@ static inline size_t mp_memblock_fact_floor(const struct mp_mem_entity *e)
     return e->block_text != NULL ? MP_MEMBLOCK_SEP_LEN + e->block_len : 0;
 }
 
-/* What the piece that mp_memblock_fact_bytes (fact_saving) or
- * mp_memblock_past_bytes (past_saving) measures saves
+/* What the piece that mp_memblock_fact_bytes measures saves
  * (mp_memblock_script_saving of the text written, framing included): the
- * measure of what is taken, not of each candidate. */
+ * measure of what is taken, not of each candidate. A past message's is
+ * measured with its bytes (mp_memblock_past_measure). */
 uint64_t mp_memblock_fact_saving(const struct mp_mem_entity *e, bool first, bool day);
-uint64_t mp_memblock_past_saving(const struct mp_mem_message *m, bool first, bool day);
 
 /* The summary line given room bytes of block left: returns the bytes it
  * adds (header, sanitized text, the ellipsis when cut), or 0 when len is 0
@@ -185,6 +184,12 @@ size_t mp_memblock_fit_text(const char *text, size_t len, size_t room);
  * what mp_memblock_render writes when day is set for exactly one message
  * of each day (mp_memblock_past_day) and first for one message. */
 size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, bool day, size_t room);
+
+/* mp_memblock_past_bytes, and in *saved (when it returns more than 0)
+ * what those bytes save (mp_memblock_script_saving of them): one pass
+ * for a message the fill takes when it fits. */
+size_t mp_memblock_past_measure(const struct mp_mem_message *m, bool first, bool day, size_t room,
+                                uint64_t *saved);
 
 /* The least a fact (fact_least) or an archived message (past_least) adds
  * to its line when its source estimates it at tokens (recall.h: the

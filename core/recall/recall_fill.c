@@ -201,25 +201,30 @@ int mp_recall_fill_ranked(struct mp_recall_fill *f, const struct mp_recall_sourc
 
 /* ---- past messages ---- */
 
-/* What m adds to the past line, 0 when it does not fit. A message writes
- * its day when no message of the line is of that day yet (had false: the
- * line is rendered oldest first, a day's messages together). */
-static size_t past_bytes(const struct mp_recall_fill *f, const struct mp_mem_message *m, bool had)
+/* What m adds to the past line, 0 when it does not fit; what those bytes
+ * save in *saved. A message writes its day when no message of the line is
+ * of that day yet (had false: the line is rendered oldest first, a day's
+ * messages together). */
+static size_t past_bytes(const struct mp_recall_fill *f, const struct mp_mem_message *m, bool had,
+                         uint64_t *saved)
 {
-    return mp_memblock_past_bytes(m, f->plan.npast == 0, !had,
-                                  mp_recall_fill_room(f, MP_RECALL_LINE_PAST));
+    return mp_memblock_past_measure(m, f->plan.npast == 0, !had,
+                                    mp_recall_fill_room(f, MP_RECALL_LINE_PAST), saved);
 }
 
 bool mp_recall_fill_past_fits(const struct mp_recall_fill *f, const struct mp_mem_message *m)
 {
-    return past_bytes(f, m, mp_dayset_has(&f->past_days, mp_memblock_past_day(m))) > 0;
+    return mp_memblock_past_bytes(m, f->plan.npast == 0,
+                                  !mp_dayset_has(&f->past_days, mp_memblock_past_day(m)),
+                                  mp_recall_fill_room(f, MP_RECALL_LINE_PAST)) > 0;
 }
 
 /* Appends m (the plan then owns it: *m's fields and its content) to the
- * past line as measured: bytes, with its day already there or not (had).
- * 1 (taken) or MP_ENOMEM (the caller still owns m's content). */
+ * past line as measured: bytes that save saved, with its day already
+ * there or not (had). 1 (taken) or MP_ENOMEM (the caller still owns m's
+ * content). */
 static int append_past(struct mp_recall_fill *f, const struct mp_mem_message *m, bool had,
-                       size_t bytes)
+                       size_t bytes, uint64_t saved)
 {
     struct mp_recall_plan *pl = &f->plan;
     struct mp_mem_message *c;
@@ -236,15 +241,15 @@ static int append_past(struct mp_recall_fill *f, const struct mp_mem_message *m,
         return MP_ENOMEM;
     *c = *m;
     pl->past[pl->npast++] = c;
-    return add_bytes(f, MP_RECALL_LINE_PAST, bytes,
-                     mp_memblock_past_saving(m, pl->npast == 1, !had));
+    return add_bytes(f, MP_RECALL_LINE_PAST, bytes, saved);
 }
 
 int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
 {
     bool had = mp_dayset_has(&f->past_days, mp_memblock_past_day(m));
-    size_t bytes = past_bytes(f, m, had);
-    return bytes == 0 ? 0 : append_past(f, m, had, bytes);
+    uint64_t saved = 0;
+    size_t bytes = past_bytes(f, m, had, &saved);
+    return bytes == 0 ? 0 : append_past(f, m, had, bytes, saved);
 }
 
 /* Oldest first: by time, then sequence (unique per user). */
@@ -352,13 +357,14 @@ static int take_turn(struct mp_recall_fill *f, size_t j, size_t i)
 {
     const struct mp_mem_message *msgs = f->um->messages;
     size_t room = notes_room(f), bytes[2] = {0, 0};
+    uint64_t saved[2] = {0, 0};
     bool had[2];
     int64_t day0 = mp_memblock_past_day(&msgs[j]);
     for (size_t k = 0; k <= i - j; k++) {
         int64_t day = mp_memblock_past_day(&msgs[j + k]);
         had[k] = mp_dayset_has(&f->past_days, day) || (k == 1 && day == day0);
-        bytes[k] = mp_memblock_past_bytes(&msgs[j + k], f->plan.npast == 0 && k == 0, !had[k],
-                                          room - bytes[0]);
+        bytes[k] = mp_memblock_past_measure(&msgs[j + k], f->plan.npast == 0 && k == 0, !had[k],
+                                            room - bytes[0], &saved[k]);
         if (bytes[k] == 0)
             return 0;
     }
@@ -366,7 +372,7 @@ static int take_turn(struct mp_recall_fill *f, size_t j, size_t i)
         struct mp_mem_message c;
         int rc = copy_message(&msgs[j + k], &c);
         if (rc == MP_OK)
-            rc = append_past(f, &c, had[k], bytes[k]);
+            rc = append_past(f, &c, had[k], bytes[k], saved[k]);
         if (rc != 1) {
             free(c.content);
             return MP_ENOMEM;

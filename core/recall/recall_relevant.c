@@ -62,6 +62,20 @@ struct taken {
     size_t n;                          /* the plan's facts [0..n) are in the set */
 };
 
+/* The question's words of the facts read so far (fact_words), by the
+ * fact's pointer (recall.h: a fact is the same pointer in every call that
+ * gives it): the walks ask of the same few facts again and again (each
+ * fact of a past message's turn, for every fact and message offered), and
+ * reading one runs language detection and the tokenizer over its key and
+ * value. Open addressing, at most three quarters full: a fact asked of
+ * once it is full is read each time. */
+#define WORDS_MEMO_SLOTS 64 /* a power of two */
+struct words_memo {
+    const struct mp_mem_entity *e[WORDS_MEMO_SLOTS]; /* NULL: a free slot */
+    uint64_t words[WORDS_MEMO_SLOTS];
+    size_t n;
+};
+
 struct relevant {
     struct mp_recall_fill f;
     const struct mp_recall_source *src;
@@ -71,6 +85,7 @@ struct relevant {
     struct names fact_turns;  /* of the facts taken (as of refresh; only with past messages
                                  to offer, the one thing that asks) */
     struct names past_turns;  /* of the past messages taken (as of refresh) */
+    struct words_memo *memo;  /* fact_words' (NULL until it is first asked) */
 };
 
 bool mp_recall_above_floor(bool fact, double score, double best, bool holds, bool beside)
@@ -344,11 +359,26 @@ static uint64_t words_of(const struct relevant *r, const char *text, size_t len,
 }
 
 /* A fact's words: its key's and its value's, read in its value's
- * language (as the index reads them). */
-static uint64_t fact_words(const struct relevant *r, const struct mp_mem_entity *e)
+ * language (as the index reads them); each fact read once (r->memo, made
+ * when first asked; without it, each time). */
+static uint64_t fact_words(struct relevant *r, const struct mp_mem_entity *e)
 {
+    size_t i = (size_t)(((uintptr_t)e >> 4) * 0x9E3779B97F4A7C15ull) & (WORDS_MEMO_SLOTS - 1);
+    if (r->memo == NULL)
+        r->memo = calloc(1, sizeof(*r->memo));
+    while (r->memo != NULL && r->memo->e[i] != NULL && r->memo->e[i] != e)
+        i = (i + 1) & (WORDS_MEMO_SLOTS - 1);
+    if (r->memo != NULL && r->memo->e[i] == e)
+        return r->memo->words[i];
     int lang = mp_lang_detect(e->value, e->value_len);
-    return words_of(r, e->key, strlen(e->key), lang) | words_of(r, e->value, e->value_len, lang);
+    uint64_t words =
+        words_of(r, e->key, strlen(e->key), lang) | words_of(r, e->value, e->value_len, lang);
+    if (r->memo != NULL && 4 * (r->memo->n + 1) <= 3 * WORDS_MEMO_SLOTS) {
+        r->memo->e[i] = e;
+        r->memo->words[i] = words;
+        r->memo->n++;
+    }
+    return words;
 }
 
 static uint64_t message_words(const struct relevant *r, const struct mp_mem_message *m)
@@ -375,7 +405,7 @@ static bool turn_held(const struct relevant *r, const char *turn)
 
 /* Whether message m, of a turn a fact was drawn from (taken, or held by
  * the head), holds a word of the question none of those facts holds. */
-static bool message_adds(const struct relevant *r, const struct mp_mem_message *m)
+static bool message_adds(struct relevant *r, const struct mp_mem_message *m)
 {
     const struct mp_recall_request *rq = r->f.rq;
     const struct mp_recall_plan *pl = &r->f.plan;
@@ -389,7 +419,7 @@ static bool message_adds(const struct relevant *r, const struct mp_mem_message *
 
 /* Whether fact e, of a turn the past line holds a message of, holds a
  * word of the question none of those messages holds. */
-static bool fact_adds(const struct relevant *r, const struct mp_mem_entity *e)
+static bool fact_adds(struct relevant *r, const struct mp_mem_entity *e)
 {
     const struct mp_recall_plan *pl = &r->f.plan;
     const char *turn = mp_usermem_fact_turn(e);
@@ -403,14 +433,14 @@ static bool fact_adds(const struct relevant *r, const struct mp_mem_entity *e)
 
 /* Counted once (recall.h): whether fact e is left out because a message
  * of its turn is in the past line and e adds no word of the question. */
-static bool fact_counted(const struct relevant *r, const struct mp_mem_entity *e)
+static bool fact_counted(struct relevant *r, const struct mp_mem_entity *e)
 {
     return turn_in_past(r, e) && !fact_adds(r, e);
 }
 
 /* Whether message m is left out because a fact of its turn is taken or
  * held and m adds no word of the question. */
-static bool message_counted(const struct relevant *r, const struct mp_mem_message *m)
+static bool message_counted(struct relevant *r, const struct mp_mem_message *m)
 {
     return (names_have(&r->fact_turns, m->request_id) || turn_held(r, m->request_id)) &&
            !message_adds(r, m);
@@ -418,7 +448,7 @@ static bool message_counted(const struct relevant *r, const struct mp_mem_messag
 
 /* ---- offering ---- */
 
-static bool fact_ok(const struct relevant *r, const struct mp_mem_entity *e)
+static bool fact_ok(struct relevant *r, const struct mp_mem_entity *e)
 {
     return mp_recall_fill_fact_ok(&r->f, e) && !taken_has(&r->facts_taken, e) &&
            !fact_counted(r, e);
@@ -481,7 +511,7 @@ static int try_fact(struct relevant *r, uint32_t id, bool *keep)
     return rc < 0 ? rc : MP_OK;
 }
 
-static bool past_ok(const struct relevant *r, const struct mp_mem_message *m)
+static bool past_ok(struct relevant *r, const struct mp_mem_message *m)
 {
     const struct mp_recall_fill *f = &r->f;
     return m->content != NULL && m->content_len > 0 && (!m->pii || f->p->inject_pii) &&
@@ -573,7 +603,7 @@ static int offer_past(struct relevant *r)
 
 static bool skip_ranked(void *arg, const struct mp_mem_entity *e)
 {
-    const struct relevant *r = arg;
+    struct relevant *r = arg;
     return taken_has(&r->facts_taken, e) || fact_counted(r, e);
 }
 
@@ -673,6 +703,7 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
     free(r.facts_taken.slot);
     free(r.fact_turns.slot);
     free(r.past_turns.slot);
+    free(r.memo);
     if (rc == MP_OK)
         return mp_recall_fill_finish(&r.f, plan);
     mp_recall_fill_cleanup(&r.f);

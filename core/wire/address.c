@@ -17,10 +17,29 @@ static char lower(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c | 0x20) : c;
 }
 
+/* Letters, digits and bytes >= 0x80 (of a UTF-8 letter): 1. A table: the
+ * readings ask it of most bytes they read. */
+#define ROW(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+static const unsigned char
+    alnum_byte[256] =
+        {
+            ROW(0), ROW(0), ROW(0), 1,      1,      1,      1,      1,      1, 1,
+            1,      1,      1,      0,      0,      0,      0,      0,      0, /* '0'..'9' */
+            0,      1,      1,      1,      1,      1,      1,      1,      1, 1,
+            1,      1,      1,      1,      1,      1, /* 'A'..'O' */
+            1,      1,      1,      1,      1,      1,      1,      1,      1, 1,
+            1,      0,      0,      0,      0,      0, /* 'P'..'Z' */
+            0,      1,      1,      1,      1,      1,      1,      1,      1, 1,
+            1,      1,      1,      1,      1,      1, /* 'a'..'o' */
+            1,      1,      1,      1,      1,      1,      1,      1,      1, 1,
+            1,      0,      0,      0,      0,      0, /* 'p'..'z' */
+            ROW(1), ROW(1), ROW(1), ROW(1), ROW(1), ROW(1), ROW(1), ROW(1),
+};
+#undef ROW
+
 static bool is_alnum(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (unsigned char)c >= 0x80;
+    return alnum_byte[(unsigned char)c] != 0;
 }
 
 static bool is_blank(char c)
@@ -29,27 +48,31 @@ static bool is_blank(char c)
 }
 
 /* Whether w (lower case) is at t[i..n), case-insensitively, starting a
- * word; whole: ending one too. */
+ * word; whole: ending one too. Most calls end at w's first or second
+ * byte. */
 static bool word_at(const char *t, size_t n, size_t i, const char *w, bool whole)
 {
-    if (i >= n || lower(t[i]) != w[0] || (i + 1 < n && lower(t[i + 1]) != w[1] && w[1] != '\0'))
-        return false; /* most calls end here, before strlen */
-    size_t m = strlen(w);
-    if (i + m > n || (i > 0 && is_alnum(t[i - 1])))
+    size_t k = 0;
+    while (w[k] != '\0' && i + k < n && lower(t[i + k]) == w[k])
+        k++;
+    if (w[k] != '\0' || (i > 0 && is_alnum(t[i - 1])))
         return false;
-    for (size_t k = 0; k < m; k++)
-        if (lower(t[i + k]) != w[k])
-            return false;
-    return !whole || i + m == n || !is_alnum(t[i + m]);
+    return !whole || i + k == n || !is_alnum(t[i + k]);
 }
 
 /* Whether any of words is at t[i..n). */
 static bool any_at(const char *t, size_t n, size_t i, const char *const *words, size_t nw,
                    bool whole)
 {
-    for (size_t k = 0; k < nw; k++)
-        if (word_at(t, n, i, words[k], whole))
+    char c[3] = {0}; /* the text's first three bytes there, folded ('\0' past its end) */
+    for (size_t k = 0; k < 3 && i + k < n; k++)
+        c[k] = lower(t[i + k]);
+    for (size_t k = 0; k < nw; k++) { /* every word has two bytes or more */
+        const char *w = words[k];
+        if (w[0] == c[0] && w[1] == c[1] && (w[2] == '\0' || w[2] == c[2]) &&
+            word_at(t, n, i, w, whole))
             return true;
+    }
     return false;
 }
 
@@ -98,26 +121,41 @@ static bool role_at(const char *t, size_t e, size_t b)
     return any_at(t, e, b, roles, COUNT(roles), false);
 }
 
+/* The first chat tag in t[from..to) (of a text of n bytes), or SIZE_MAX:
+ * memchr runs to each '<'. */
+static size_t tag_in(const char *t, size_t n, size_t from, size_t to)
+{
+    const char *lt = from < to ? memchr(t + from, '<', to - from) : NULL;
+    for (; lt != NULL; lt = memchr(lt + 1, '<', (size_t)(t + to - lt - 1)))
+        if (any_at(t, n, (size_t)(lt - t), chat_tags, COUNT(chat_tags), false))
+            return (size_t)(lt - t);
+    return SIZE_MAX;
+}
+
 /* Pass one: where the transcript starts (its first user line or chat
- * tag), and whether there is one. */
+ * tag), and whether there is one. Line by line: a label opens a line (a
+ * tag at the line's first byte comes before it), a tag is anywhere. */
 static size_t find_transcript(const char *t, size_t n, bool *found)
 {
-    size_t first_user = n;
+    size_t first_user = n, e;
     *found = false;
-    for (size_t i = 0; i < n; i++) {
-        if (t[i] == '<' && any_at(t, n, i, chat_tags, COUNT(chat_tags), false)) {
-            *found = true;
-            return first_user < i ? first_user : i;
+    for (size_t i = 0; i < n; i = e + 1) {
+        size_t tag = tag_in(t, n, i, i + 1);
+        e = line_end(t, n, i);
+        if (tag == SIZE_MAX) {
+            size_t b = line_body(t, n, i);
+            if (first_user == n && any_at(t, n, b, user_labels, COUNT(user_labels), false))
+                first_user = i;
+            else if (first_user < n &&
+                     any_at(t, n, b, assistant_labels, COUNT(assistant_labels), false)) {
+                *found = true;
+                return first_user;
+            }
+            tag = tag_in(t, n, i + 1, e);
         }
-        if (i > 0 && t[i - 1] != '\n')
-            continue;
-        size_t b = line_body(t, n, i);
-        if (first_user == n && any_at(t, n, b, user_labels, COUNT(user_labels), false))
-            first_user = i;
-        else if (first_user < n &&
-                 any_at(t, n, b, assistant_labels, COUNT(assistant_labels), false)) {
+        if (tag != SIZE_MAX) {
             *found = true;
-            return first_user;
+            return first_user < tag ? first_user : tag;
         }
     }
     return n;
@@ -238,25 +276,27 @@ static bool person_at(const char *t, size_t n, size_t i)
 
 /* Which first two bytes each list's words start with (pair_of: lower
  * case, 5 bits each, one bit of 1,024; a superset), so that a word is
- * compared only with the lists it could be in: made from the lists on
- * each read (a few hundred instructions), never kept. */
+ * compared only with the lists it could be in, and most words (any: in
+ * none) with none: made from the lists on each read (a few hundred
+ * instructions), never kept. */
 struct pairs {
     uint64_t bits[16];
 };
 
 struct firsts {
-    struct pairs mine, rules, yours, work, conversations, kinds;
+    struct pairs mine, rules, yours, work, conversations, kinds, any;
 };
 
 static unsigned pair_of(char c0, char c1)
 {
-    return ((unsigned)((unsigned char)lower(c0) & 31) << 5) | ((unsigned char)lower(c1) & 31);
+    return ((unsigned)((unsigned char)c0 & 31) << 5) | ((unsigned char)c1 & 31); /* & 31 folds */
 }
 
-static void pair_add(struct pairs *s, const char *w)
+static void pair_add(struct pairs *s, struct pairs *any, const char *w)
 {
     unsigned p = pair_of(w[0], w[1]);
     s->bits[p >> 6] |= (uint64_t)1 << (p & 63);
+    any->bits[p >> 6] |= (uint64_t)1 << (p & 63);
 }
 
 static bool pair_in(const struct pairs *s, unsigned p)
@@ -264,68 +304,91 @@ static bool pair_in(const struct pairs *s, unsigned p)
     return (s->bits[p >> 6] >> (p & 63)) & 1;
 }
 
-static void pairs_of(struct pairs *s, const char *const *words, size_t n)
+static void pairs_of(struct pairs *s, struct pairs *any, const char *const *words, size_t n)
 {
-    memset(s, 0, sizeof(*s));
     for (size_t k = 0; k < n; k++)
-        pair_add(s, words[k]);
+        pair_add(s, any, words[k]);
 }
 
 static void firsts_init(struct firsts *f)
 {
-    pairs_of(&f->mine, mine, COUNT(mine));
-    pairs_of(&f->rules, rule_words, COUNT(rule_words));
-    pairs_of(&f->yours, yours, COUNT(yours));
-    pairs_of(&f->work, work_words, COUNT(work_words));
-    pairs_of(&f->conversations, conversations, COUNT(conversations));
-    memset(&f->kinds, 0, sizeof(f->kinds));
+    memset(f, 0, sizeof(*f));
+    pairs_of(&f->mine, &f->any, mine, COUNT(mine));
+    pairs_of(&f->rules, &f->any, rule_words, COUNT(rule_words));
+    pairs_of(&f->yours, &f->any, yours, COUNT(yours));
+    pairs_of(&f->work, &f->any, work_words, COUNT(work_words));
+    pairs_of(&f->conversations, &f->any, conversations, COUNT(conversations));
     for (size_t k = 0; k < COUNT(kind_words); k++)
-        pair_add(&f->kinds, kind_words[k].word);
+        pair_add(&f->kinds, &f->any, kind_words[k].word);
 }
 
-/* What one line of the instructions, t[b..e), adds to out. */
+/* What the readings that start at the word t[i..e) add to out (i starts
+ * one: t[i] is a letter, a digit or a byte >= 0x80, and t[i - 1] none);
+ * plain: outside "quotes" and `code`. */
+static void read_word(const char *t, size_t i, size_t e, const struct firsts *f, bool plain,
+                      struct mp_address *out)
+{
+    char c = t[i];
+    unsigned p = pair_of(c, i + 1 < e ? t[i + 1] : '\0');
+    if (c != 'I' && !pair_in(&f->any, p))
+        return; /* most words: no list has a word that starts as they do */
+    if (plain && (c == 'I' || pair_in(&f->mine, p)) && person_at(t, e, i))
+        out->person++;
+    if (plain && pair_in(&f->rules, p) && any_at(t, e, i, rule_words, COUNT(rule_words), true))
+        out->rules++;
+    if (pair_in(&f->yours, p) && any_at(t, e, i, yours, COUNT(yours), false))
+        out->own++;
+    if (pair_in(&f->work, p) && any_at(t, e, i, work_words, COUNT(work_words), true))
+        out->work++;
+    if (!out->conversation && pair_in(&f->conversations, p) &&
+        any_at(t, e, i, conversations, COUNT(conversations), false))
+        out->conversation = true;
+    if (out->kind < 0 && pair_in(&f->kinds, p))
+        out->kind = kind_at(t, e, i);
+}
+
+/* What the blank-delimited word that opens at t[i] (not a blank) names:
+ * a path or a file name holds a '/' or a '.', looked for from t[from]
+ * (the bytes before it are letters or digits) to the next blank. */
+static void read_path(const char *t, size_t i, size_t from, size_t e, struct mp_address *out)
+{
+    size_t w = from;
+    bool marks = false;
+    while (w < e && t[w] != ' ' && t[w] != '\t') {
+        marks = marks || t[w] == '/' || t[w] == '.';
+        w++;
+    }
+    int named = marks ? path_word(t, i, w) : 0;
+    out->work += named > 0;
+    out->own += named == 2;
+}
+
+/* What one line of the instructions, t[b..e), adds to out: a word at a
+ * time (every reading starts one), a byte at a time between words. */
 static void read_line(const char *t, size_t b, size_t e, const struct firsts *f,
                       struct mp_address *out)
 {
     bool quoted = false, code = false;
     if (list_item(t, e, b))
         out->rules++;
-    for (size_t i = b; i < e; i++) {
+    for (size_t i = b, j; i < e; i = j) {
         char c = t[i];
-        if (c == '"')
+        bool word = is_alnum(c);
+        j = i + 1;
+        if (word) {
+            while (j < e && is_alnum(t[j]))
+                j++;
+            read_word(t, i, e, f, !quoted && !code, out);
+        } else if (c == ' ') {
+            continue; /* the bulk of what is between words */
+        } else if (c == '"') {
             quoted = !quoted;
-        else if (c == '`')
+        } else if (c == '`') {
             code = !code;
-        if (i > 0 && is_alnum(t[i - 1]))
-            continue; /* inside a word: every reading below starts one */
-        unsigned p = pair_of(c, i + 1 < e ? t[i + 1] : '\0');
-        if (!quoted && !code && (c == 'I' || pair_in(&f->mine, p)) && person_at(t, e, i))
-            out->person++;
-        if (!quoted && !code && pair_in(&f->rules, p) &&
-            any_at(t, e, i, rule_words, COUNT(rule_words), true))
-            out->rules++;
-        if (pair_in(&f->yours, p) && any_at(t, e, i, yours, COUNT(yours), false))
-            out->own++;
-        if (pair_in(&f->work, p) && any_at(t, e, i, work_words, COUNT(work_words), true))
-            out->work++;
-        if (!out->conversation && pair_in(&f->conversations, p) &&
-            any_at(t, e, i, conversations, COUNT(conversations), false))
-            out->conversation = true;
-        if (out->kind < 0 && pair_in(&f->kinds, p))
-            out->kind = kind_at(t, e, i);
-        if ((i == b || t[i - 1] == ' ') && c != ' ') { /* a word: a path? */
-            size_t w = i;
-            bool marks = false; /* a path or a file name holds a '/' or a '.' */
-            while (w < e && t[w] != ' ' && t[w] != '\t') {
-                marks = marks || t[w] == '/' || t[w] == '.';
-                w++;
-            }
-            int named = marks ? path_word(t, i, w) : 0;
-            out->work += named > 0;
-            out->own += named == 2;
         }
-        while (is_alnum(c) && i + 1 < e && is_alnum(t[i + 1]))
-            i++; /* the rest of the word: no reading starts inside it */
+        /* a blank-delimited word opens here, and is not of letters alone */
+        if ((!word || (j < e && t[j] != ' ' && t[j] != '\t')) && (i == b || t[i - 1] == ' '))
+            read_path(t, i, word ? j : i, e, out);
     }
 }
 

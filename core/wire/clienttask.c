@@ -447,40 +447,54 @@ struct user_read {
     struct mp_address a;
 };
 
+/* The task the system prompt names about a conversation, or -1 (*kind);
+ * MP_OK, or why its texts could not be decoded. */
+static int system_task(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                       int *kind)
+{
+    struct texts t = {0};
+    struct mp_address sa;
+    int rc = system_texts(&t, w, body, req);
+    *kind = -1;
+    for (size_t i = 0; rc == MP_OK && i < t.nsys && *kind < 0; i++) {
+        mp_address_read(t.sys[i], t.sys_len[i], &sa);
+        *kind = sa.conversation ? sa.kind : -1; /* a task about a conversation */
+    }
+    texts_free(&t);
+    return rc;
+}
+
 /* A task about a conversation (the first form of mp_clienttask_from_shape);
- * the user message it read in *ur. */
+ * the user message it read in *ur. The user text is read first: most
+ * are a person's words, which name no task and quote no transcript, and
+ * then neither the system prompt nor the answer's form can make one. */
 static int conversation_task(const struct mp_wire *w, const char *body, size_t len,
                              const struct mp_chatreq *req, enum mp_clienttask_kind *kind,
                              struct user_read *ur)
 {
-    struct texts t = {0};
-    struct mp_address ua, sa;
-    size_t user = only_user(req);
+    char *text = NULL;
+    size_t n = 0, user = only_user(req);
+    struct mp_address ua;
     int form_kind = -1, sys_kind = -1, rc;
     if (user == SIZE_MAX)
         return MP_NOTFOUND;
-    rc = system_texts(&t, w, body, req);
-    if (rc == MP_OK)
-        rc = message_text(w, body, &req->msgs[user], &t.user, &t.user_len);
-    if (rc != MP_OK || t.user == NULL) {
-        texts_free(&t);
+    rc = message_text(w, body, &req->msgs[user], &text, &n);
+    if (rc != MP_OK || text == NULL)
         return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
-    }
-    mp_address_read(t.user, t.user_len, &ua);
-    *ur = (struct user_read){.at = user, .len = t.user_len, .a = ua};
-    for (size_t i = 0; i < t.nsys && sys_kind < 0; i++) {
-        mp_address_read(t.sys[i], t.sys_len[i], &sa);
-        sys_kind = sa.conversation ? sa.kind : -1; /* a task about a conversation */
-    }
-    texts_free(&t);
-    if (ua.person > 0)
-        return MP_NOTFOUND; /* the instructions are a person's: "I", "my" */
+    mp_address_read(text, n, &ua);
+    free(text);
+    *ur = (struct user_read){.at = user, .len = n, .a = ua};
     /* who names the task: the user text's instructions, about a
        conversation they name or quote; the system prompt, over a
        transcript the user message quotes; the fixed form alone (a
        schema's field, a function's name), over a transcript too: a
        person's words under an app's prompt or schema quote none */
     bool user_task = ua.kind >= 0 && (ua.conversation || ua.transcript);
+    if (ua.person > 0 || (!user_task && !ua.transcript))
+        return MP_NOTFOUND; /* the instructions are a person's ("I", "my"), or name nothing */
+    rc = system_task(w, body, req, &sys_kind);
+    if (rc != MP_OK)
+        return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
     bool sys_task = sys_kind >= 0 && ua.transcript;
     bool fixed = answer_fixed(body, len, req, &form_kind);
     if (fixed && (user_task || sys_task || (form_kind >= 0 && ua.transcript)))

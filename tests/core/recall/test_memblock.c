@@ -233,9 +233,14 @@ START_TEST(test_memblock_message_cost_and_savings)
     ck_assert_uint_eq(mp_memblock_fact_saving(e, true, true), 8 + 10); /* "Алиса": 5 */
     ck_assert_uint_eq(mp_memblock_fact_saving(e, false, false), 8 + 10);
     struct mp_mem_message m = {.role = MP_ROLE_USER, .content = (char *)ru, .content_len = 8};
-    ck_assert_uint_eq(mp_memblock_past_saving(&m, true, true), 8);
+    uint64_t saved = 99;
+    size_t bytes = mp_memblock_past_measure(&m, true, true, SIZE_MAX, &saved);
+    ck_assert_uint_eq(saved, 8);
+    ck_assert_uint_eq(bytes, mp_memblock_past_bytes(&m, true, true, SIZE_MAX));
+    ck_assert_uint_eq(mp_memblock_past_measure(&m, true, true, bytes - 1, &saved), 0);
     m.content = (char *)"daughter";
-    ck_assert_uint_eq(mp_memblock_past_saving(&m, false, true), 0);
+    ck_assert_uint_gt(mp_memblock_past_measure(&m, false, true, SIZE_MAX, &saved), 0);
+    ck_assert_uint_eq(saved, 0);
 }
 END_TEST
 

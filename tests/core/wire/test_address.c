@@ -2,8 +2,10 @@
  * person's words that look like one, a task about a quoted transcript,
  * the words counted only in the instructions. */
 #include <check.h>
+#include <stdint.h>
 #include <string.h>
 
+#include "address_ref.h"
 #include "wire/address.h"
 #include "wire/clienttask.h"
 
@@ -119,6 +121,178 @@ START_TEST(test_address_reads_a_bounded_window)
 }
 END_TEST
 
+/* Pieces of the random texts: every word the reading looks for, in both
+ * cases, and the bytes around them that change a reading (blanks, line
+ * ends, quotes, marks of paths, lists and tags, a byte >= 0x80). */
+static const char *const pieces[] = {"you are ",
+                                     "You're ",
+                                     "YOU WILL ",
+                                     "your task",
+                                     "Your job",
+                                     "act as ",
+                                     "Your memory",
+                                     "your notes",
+                                     "your system prompt",
+                                     "your tools",
+                                     "your turn budget",
+                                     "must",
+                                     "Never",
+                                     "do not",
+                                     "don't",
+                                     "always",
+                                     "only",
+                                     "file",
+                                     "Files",
+                                     "folder",
+                                     "tool",
+                                     "tools",
+                                     "directory",
+                                     "directories",
+                                     "conversation",
+                                     "chat history",
+                                     "chat log",
+                                     "transcript",
+                                     "dialogue",
+                                     "this chat",
+                                     "chat_history",
+                                     "title",
+                                     "follow-up",
+                                     "follow up",
+                                     "tags",
+                                     "tag",
+                                     "search quer",
+                                     "summar",
+                                     "compact",
+                                     "classif",
+                                     "memor",
+                                     "me",
+                                     "my",
+                                     "mine",
+                                     "myself",
+                                     "I",
+                                     "I'm",
+                                     "I've",
+                                     "I.e.",
+                                     "i",
+                                     "User:",
+                                     "human:",
+                                     "||>user:",
+                                     "user said:",
+                                     "Assistant:",
+                                     "AI:",
+                                     "bot:",
+                                     "model:",
+                                     "response:",
+                                     "||>response:",
+                                     "<chat_history>",
+                                     "<conversation>",
+                                     "<transcript>",
+                                     "<messages>",
+                                     "<history>",
+                                     "</history>",
+                                     "<b>",
+                                     "</",
+                                     "```",
+                                     "~/",
+                                     "./",
+                                     "~/.acme/notes/",
+                                     ".x/",
+                                     "src/app.py",
+                                     "a/b",
+                                     "NOTES.md",
+                                     "x.c",
+                                     ".",
+                                     "/",
+                                     "-",
+                                     "* ",
+                                     "- ",
+                                     "1. ",
+                                     "12) ",
+                                     "\xe2\x80\xa2",
+                                     "\xc3\xa9",
+                                     "#",
+                                     "_",
+                                     ">",
+                                     "\"",
+                                     "`",
+                                     "'",
+                                     ",",
+                                     ":",
+                                     ";",
+                                     "(",
+                                     ")",
+                                     " ",
+                                     " ",
+                                     " ",
+                                     "  ",
+                                     "\t",
+                                     "\r",
+                                     "\n",
+                                     "\n",
+                                     "\n\n",
+                                     "lorem",
+                                     "ipsum",
+                                     "dolor",
+                                     "Sit",
+                                     "amet",
+                                     "a",
+                                     "x1",
+                                     "9"};
+
+static uint64_t next_random(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* A random text of up to cap bytes from pieces (and now and then any
+ * byte) into buf; its length. */
+static size_t random_text(uint64_t *seed, char *buf, size_t cap)
+{
+    size_t n = 0, want = (size_t)(next_random(seed) % cap);
+    while (n < want) {
+        uint64_t r = next_random(seed);
+        const char *p = pieces[(r >> 8) % (sizeof(pieces) / sizeof(pieces[0]))];
+        size_t len = r % 16 == 0 ? 1 : strlen(p);
+        if (n + len > cap)
+            break;
+        if (r % 16 == 0)
+            buf[n] = (char)(r >> 40);
+        else
+            memcpy(buf + n, p, len);
+        n += len;
+    }
+    return n;
+}
+
+static void assert_same(const char *t, size_t n)
+{
+    struct mp_address a, b;
+    mp_address_read(t, n, &a);
+    ref_address_read(t, n, &b);
+    ck_assert_msg(a.role == b.role && a.rules == b.rules && a.work == b.work && a.own == b.own &&
+                      a.person == b.person && a.conversation == b.conversation &&
+                      a.transcript == b.transcript && a.kind == b.kind &&
+                      a.instructions == b.instructions,
+                  "the readings differ on \"%.*s\"", (int)n, t);
+}
+
+START_TEST(test_address_reads_as_the_byte_by_byte_reading)
+{
+    static char buf[MP_ADDRESS_WINDOW + 600];
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    for (int k = 0; k < 200000; k++)
+        assert_same(buf, random_text(&seed, buf, 160));
+    for (int k = 0; k < 300; k++) /* past the window */
+        assert_same(buf, random_text(&seed, buf, sizeof(buf)));
+    for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++)
+        assert_same(pieces[k], strlen(pieces[k]));
+    assert_same(agent, strlen(agent));
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("address");
@@ -128,6 +302,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_address_task_about_a_quoted_transcript);
     tcase_add_test(tc, test_address_kind_words_start_a_word);
     tcase_add_test(tc, test_address_reads_a_bounded_window);
+    tcase_add_test(tc, test_address_reads_as_the_byte_by_byte_reading);
     suite_add_tcase(s, tc);
     return s;
 }
