@@ -116,12 +116,14 @@ static uint16_t sat16(uint32_t v)
 }
 
 /* b's counts added to a's (the same term): the sums saturate, so the
- * order of the additions does not matter. */
+ * order of the additions does not matter. A td of 0 (a word of the
+ * content or the key) leaves a's as it is. */
 static void fold(struct mp_codec_term *a, const struct mp_codec_term *b)
 {
     a->tc = sat16((uint32_t)a->tc + b->tc);
     a->tk = sat16((uint32_t)a->tk + b->tk);
-    a->td = mp_index_td_merge(a->td, b->td);
+    if (b->td != 0)
+        a->td = mp_index_td_merge(a->td, b->td);
 }
 
 static int add_term(struct collect *c, const char *t, size_t len, int field, uint8_t td)
