@@ -19,11 +19,13 @@
 # --translate: [memory] translate_languages all (on, the default) or none
 #   (off); both: the hit counted with each, the memory-off run once.
 # --record: each request records a turn instead (no X-Memory header, a
-#   distinct 1 KB body as memory.sh's rows (d), users bench-u0.. in turn):
-#   the instructions of recording, the memory worker's apply included.
+#   distinct 1 KB body as memory.sh's rows (d), users bench-u0.. in turn),
+#   in [memory] mode buffer, so that no extraction job's answer lands in
+#   some counts and not in others: the instructions of recording, the
+#   memory worker's apply included.
 # Prints, per translate setting: hitcount: off IR hit IR added IR
-#   (instructions per request), and the upstream body of a hit (bytes and
-#   digest: what the memory injected).
+#   (instructions per request; "record IR" with --record), and the
+#   upstream body of a hit (bytes and digest: what the memory injected).
 # Exit: 0, or 1 when something would not start or a request failed.
 
 set -u
@@ -51,7 +53,7 @@ while [ $# -gt 0 ]; do
     --translate) [ $# -ge 2 ] || die "--translate needs a value"; translate=$2; shift ;;
     --record) record=1 ;;
     --keep-tmp) keep_tmp=1 ;;
-    -h | --help) sed -n '10,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '10,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
     esac
     shift
@@ -174,10 +176,12 @@ upstream() {
 
 off=$(count off all) || exit 1
 case $translate in on) xls=all ;; off) xls=none ;; both) xls="all none" ;; esac
+hit_mode=hybrid
+[ "$record" = 0 ] || hit_mode=buffer
 for xl in $xls; do
-    hit=$(count hybrid "$xl") || exit 1
+    hit=$(count "$hit_mode" "$xl") || exit 1
     [ "$xl" = all ] && t=on || t=off
     what=hit
     [ "$record" = 0 ] || what=record
-    echo "hitcount: off $off $what $hit added $((hit - off)) (instructions per request, body $body_kind, user $user_kind, translate $t, upstream $(upstream "hybrid-$xl"), $requests requests, $memproxy)"
+    echo "hitcount: off $off $what $hit added $((hit - off)) (instructions per request, body $body_kind, user $user_kind, translate $t, upstream $(upstream "$hit_mode-$xl"), $requests requests, $memproxy)"
 done
