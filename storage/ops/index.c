@@ -210,7 +210,7 @@ static int on_word(void *arg, const char *word, size_t wlen, const char *term, s
     bool fresh;
     struct seen *e = seen_find(c, word, wlen, &fresh);
     (void)pos;
-    if (c->field == 0 && !c->timex && (e == NULL || fresh)) /* a word met again: not one */
+    if (c->field == 0 && !c->timex && (e == NULL || fresh)) /* a word met again was checked */
         c->timex = mp_relevance_timex_word(word, wlen);
     if (term == NULL)
         return MP_OK;
