@@ -155,11 +155,23 @@ static int lmdb_get(struct mp_store_txn *txn, enum mp_store_table t, const void 
     return rc;
 }
 
+/* A write puts through the table's cursor, kept to the transaction's end:
+ * positioned at the last key it wrote, it finds a key on the same page
+ * (the next posting of an item, the next record of the user) without a
+ * search from the root. LMDB keeps a write transaction's cursors right
+ * across the other puts and deletes. */
 static int lmdb_put(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen,
                     const void *val, size_t vlen)
 {
     MDB_val k = mp_lmdb_val(key, klen), v = mp_lmdb_val(val, vlen);
-    return status_of(txn, mdb_put(txn->handle, lmdb_of(txn)->dbi[t], &k, &v, 0));
+    MDB_cursor *c = txn->cursor[t];
+    if (c == NULL) {
+        int rc = mdb_cursor_open(txn->handle, lmdb_of(txn)->dbi[t], &c);
+        if (rc != 0)
+            return status_of(txn, rc);
+        txn->cursor[t] = c;
+    }
+    return status_of(txn, mdb_cursor_put(c, &k, &v, 0));
 }
 
 static int lmdb_del(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen)

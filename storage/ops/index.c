@@ -23,12 +23,35 @@ _Static_assert(MP_INDEX_TERMS_MAX >= (MP_MESSAGE_CONTENT_MAX + 1) / 2 + 2,
 _Static_assert(MP_INDEX_TERMS_MAX >= MP_ENTITY_VALUE_MAX + MP_ENTITY_KEY_MAX + 2,
                "every word of the longest fact is indexed");
 
+/* A word of the item met before, in one field: its term's place in
+ * collect.t, so that the word met again adds to that term's counts in
+ * place (merge() then sorts the item's distinct terms, not every word of
+ * it) and is not looked at again as a time expression. */
+struct seen {
+    uint8_t wlen, field;
+    uint32_t entry; /* 1 + the index of its term in collect.t; 0: none (a stop word) */
+    char w[MP_TERMS_MAX];
+};
+
+/* The table of words met: open addressing over seen[], at most SEEN_PROBE
+ * slots from a word's own. The words are the client's: a word that finds
+ * no slot there, or a table half full, is only not remembered (it takes
+ * the path of a word met once), so that colliding words cost a bounded
+ * probe each. */
+#define SEEN_PROBE     8
+#define SEEN_SLOTS_MIN 64
+#define SEEN_SLOTS_MAX 8192
+
 struct collect {
     struct mp_codec_term *t;
     size_t n, cap;
     int field; /* 0 content, 1 key, 2 search keys */
     uint32_t len;
     bool timex; /* a word of the content is a time expression (mp_relevance_timex_word) */
+    struct seen *seen;
+    size_t nseen, seen_cap;
+    uint32_t *slot; /* 1 + an index in seen; 0: free. NULL: no table (words not remembered) */
+    size_t nslots;  /* a power of two */
 };
 
 /* The length of the speaker label at the start of text (0: none; index.h)
@@ -79,6 +102,30 @@ size_t mp_index_posting_key(const struct mp_store *s, unsigned char *k, const un
     return n + 4;
 }
 
+/* The counts one occurrence of a term in field (td: the date flag) adds. */
+static void counts_of(struct mp_codec_term *r, int field, uint8_t td)
+{
+    r->tc = field == 0 && td == 0;
+    r->tk = field == 1;
+    r->td = field == 2 ? MP_INDEX_TD_KEY : td;
+}
+
+static uint16_t sat16(uint32_t v)
+{
+    return v > UINT16_MAX ? UINT16_MAX : (uint16_t)v;
+}
+
+/* b's counts added to a's (the same term): the sums saturate, so the
+ * order of the additions does not matter. A td of 0 (a word of the
+ * content or the key) leaves a's as it is. */
+static void fold(struct mp_codec_term *a, const struct mp_codec_term *b)
+{
+    a->tc = sat16((uint32_t)a->tc + b->tc);
+    a->tk = sat16((uint32_t)a->tk + b->tk);
+    if (b->td != 0)
+        a->td = mp_index_td_merge(a->td, b->td);
+}
+
 static int add_term(struct collect *c, const char *t, size_t len, int field, uint8_t td)
 {
     if (len == 0 || len > MP_TERMS_MAX)
@@ -93,24 +140,93 @@ static int add_term(struct collect *c, const char *t, size_t len, int field, uin
     memset(r, 0, sizeof(*r));
     memcpy(r->t, t, len);
     r->len = (uint8_t)len;
-    r->tc = field == 0 && td == 0;
-    r->tk = field == 1;
-    r->td = field == 2 ? MP_INDEX_TD_KEY : td;
+    counts_of(r, field, td);
     return MP_OK;
+}
+
+/* The table of words met, for a walk over text of len bytes (a word takes
+ * two bytes at least, most take five or more). Without memory, none. */
+static void seen_init(struct collect *c, size_t len)
+{
+    size_t want = 2 * (len / 4 + 16), n = SEEN_SLOTS_MIN;
+    while (n < want && n < SEEN_SLOTS_MAX)
+        n *= 2;
+    c->slot = calloc(n, sizeof(*c->slot));
+    c->nslots = c->slot != NULL ? n : 0;
+}
+
+/* The word[0..n) of the current field as met before, or, *fresh, as
+ * remembered now (entry 0); NULL when it is not remembered (no table, a
+ * word too long, no slot within the probe, a table half full, no
+ * memory). */
+static struct seen *seen_find(struct collect *c, const char *w, size_t n, bool *fresh)
+{
+    *fresh = false;
+    if (c->slot == NULL || n > MP_TERMS_MAX)
+        return NULL;
+    size_t mask = c->nslots - 1;
+    size_t at = mp_fnv1a32(MP_FNV1A32_BASIS ^ (uint32_t)c->field, w, n) & mask;
+    for (int k = 0; k < SEEN_PROBE; k++, at = (at + 1) & mask) {
+        struct seen *e = c->slot[at] > 0 ? &c->seen[c->slot[at] - 1] : NULL;
+        if (e != NULL && e->wlen == n && e->field == c->field && memcmp(e->w, w, n) == 0)
+            return e;
+        if (e != NULL)
+            continue;
+        if (c->nseen >= c->nslots / 2 ||
+            mp_store_backend_grow(&c->seen, &c->seen_cap, c->nseen, sizeof(*c->seen)) != MP_OK)
+            return NULL;
+        e = &c->seen[c->nseen++];
+        e->wlen = (uint8_t)n;
+        e->field = (uint8_t)c->field;
+        e->entry = 0;
+        memcpy(e->w, w, n);
+        c->slot[at] = (uint32_t)c->nseen;
+        *fresh = true;
+        return e;
+    }
+    return NULL;
+}
+
+static void collect_cleanup(struct collect *c)
+{
+    free(c->t);
+    free(c->seen);
+    free(c->slot);
+}
+
+/* Whether e's term in c->t is term[0..len) (a word's term is the same
+ * every time but for a Han word, whose language its run decides). */
+static bool seen_term_is(const struct collect *c, const struct seen *e, const char *term,
+                         size_t len)
+{
+    const struct mp_codec_term *r = e->entry > 0 ? &c->t[e->entry - 1] : NULL;
+    return r != NULL && r->len == len && memcmp(r->t, term, len) == 0;
 }
 
 static int on_word(void *arg, const char *word, size_t wlen, const char *term, size_t len,
                    uint32_t pos)
 {
     struct collect *c = arg;
+    bool fresh;
+    struct seen *e = seen_find(c, word, wlen, &fresh);
     (void)pos;
-    if (c->field == 0 && !c->timex)
+    if (c->field == 0 && !c->timex && (e == NULL || fresh)) /* a word met again was checked */
         c->timex = mp_relevance_timex_word(word, wlen);
     if (term == NULL)
         return MP_OK;
     if (c->field == 0)
         c->len++;
-    return add_term(c, term, len, c->field, 0);
+    if (e != NULL && seen_term_is(c, e, term, len)) {
+        struct mp_codec_term once;
+        counts_of(&once, c->field, 0);
+        fold(&c->t[e->entry - 1], &once);
+        return MP_OK;
+    }
+    size_t had = c->n;
+    int rc = add_term(c, term, len, c->field, 0);
+    if (e != NULL && c->n > had)
+        e->entry = (uint32_t)c->n;
+    return rc;
 }
 
 static int cmp_term(const void *a, const void *b)
@@ -121,19 +237,15 @@ static int cmp_term(const void *a, const void *b)
     return d != 0 ? d : (int)x->len - (int)y->len;
 }
 
-static uint16_t sat16(uint32_t v)
-{
-    return v > UINT16_MAX ? UINT16_MAX : (uint16_t)v;
-}
-
 static int cmp_term_ref(const void *a, const void *b)
 {
     return cmp_term(*(const struct mp_codec_term *const *)a,
                     *(const struct mp_codec_term *const *)b);
 }
 
-/* Sorts and merges equal terms, adding their counts (in any order: the
- * sums saturate). The sort moves pointers, not the 72-byte terms. */
+/* Sorts and merges equal terms, adding their counts (fold()). A word met
+ * again was added to its term in place (on_word), so the sort sees about
+ * one term per distinct word; it moves pointers, not the 72-byte terms. */
 static void merge(struct collect *c)
 {
     size_t k = 0;
@@ -148,9 +260,7 @@ static void merge(struct collect *c)
         for (size_t i = 1; i < c->n; i++) {
             struct mp_codec_term *a = &c->t[k], *b = &c->t[i];
             if (cmp_term(a, b) == 0) {
-                a->tc = sat16((uint32_t)a->tc + b->tc);
-                a->tk = sat16((uint32_t)a->tk + b->tk);
-                a->td = mp_index_td_merge(a->td, b->td);
+                fold(a, b);
                 continue;
             }
             c->t[++k] = *b;
@@ -164,9 +274,7 @@ static void merge(struct collect *c)
             struct mp_codec_term *a = &out[k];
             const struct mp_codec_term *b = ref[i];
             if (cmp_term(a, b) == 0) {
-                a->tc = sat16((uint32_t)a->tc + b->tc);
-                a->tk = sat16((uint32_t)a->tk + b->tk);
-                a->td = mp_index_td_merge(a->td, b->td);
+                fold(a, b);
                 continue;
             }
             out[++k] = *b;
@@ -195,6 +303,7 @@ static int collect_terms(struct mp_terms *terms, const struct mp_index_item *it,
     int lang = it->lang != 0 ? it->lang : MP_LANG_AUTO;
     if (lang == MP_LANG_AUTO && it->kind == MP_CODEC_KIND_FACT)
         lang = mp_lang_detect(content, clen); /* the value's, for its key too */
+    seen_init(c, clen + klen);
     int rc = mp_terms_each_word_lang(terms, content, clen, lang, on_word, c);
     c->field = 1;
     if (rc == MP_OK && klen > 0)
@@ -313,7 +422,7 @@ int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t p
                  struct mp_codec_user *meta, const struct mp_index_item *it)
 {
     struct mp_store *s = txn->store;
-    struct collect c = {NULL, 0, 0, 0, 0, false};
+    struct collect c = {.field = 0};
     struct mp_codec_doc doc = {0};
     unsigned char k[MP_STORE_KEY_MAX];
     if (s->terms == NULL && mp_terms_new(&s->terms) != MP_OK)
@@ -335,7 +444,7 @@ int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t p
         ks->ndocs++;
         ks->total_len += doc.len;
     }
-    free(c.t);
+    collect_cleanup(&c);
     return rc;
 }
 
@@ -350,7 +459,7 @@ int mp_index_add_keys(struct mp_store_txn *txn, const unsigned char *prefix, siz
                       const char *keys, size_t len)
 {
     struct mp_store *s = txn->store;
-    struct collect c = {NULL, 0, 0, 2, 0, false};
+    struct collect c = {.field = 2};
     struct mp_store_plain pv;
     struct mp_codec_term *had = NULL;
     struct mp_codec_doc doc;
@@ -372,15 +481,17 @@ int mp_index_add_keys(struct mp_store_txn *txn, const unsigned char *prefix, siz
     c.n = c.cap = nhad;
     if (rc == MP_OK && nhad + MP_INDEX_KEY_TERMS_MAX > MP_INDEX_TERMS_MAX)
         rc = MP_NOTFOUND; /* no room: merge() would drop terms whose postings stay */
-    if (rc == MP_OK)
+    if (rc == MP_OK) {
+        seen_init(&c, len);
         rc = mp_terms_each_word_lang(s->terms, keys, len, lang != 0 ? lang : MP_LANG_AUTO, on_word,
                                      &c);
+    }
     if (rc == MP_OK)
         merge(&c);
     struct mp_index_item it = {.kind = kind, .id = id};
     if (rc == MP_OK)
         rc = put_terms(txn, prefix, plen, meta, &it, &c, k, klen, doc.len, true);
-    free(c.t);
+    collect_cleanup(&c);
     return rc;
 }
 

@@ -257,11 +257,13 @@ struct mp_store_txn {
     void *handle;
     int state;
     bool write;
-    /* LMDB, reads: each table's cursor, kept from one scan to the next (a
-       positioned cursor finds a nearby key without a search from the
-       root: a view's postings lookups are of one user's few pages);
-       cursor_busy: the tables whose cursor a scan is using (a nested scan
-       of the same table opens its own). */
+    /* LMDB: each table's cursor, kept, in a read from one scan to the
+       next, in a write from one put to the next (a positioned cursor
+       finds a nearby key without a search from the root: a view's
+       postings lookups are of one user's few pages, an item's postings
+       are written in key order); cursor_busy: the tables whose cursor a
+       read's scan is using (a nested scan of the same table, and every
+       scan of a write, opens its own). */
     void *cursor[MP_TABLE_COUNT];
     uint32_t cursor_busy;
 };

@@ -9,7 +9,7 @@
 #
 # Usage: tests/bench/hitcount.sh [--build DIR] [--requests N] [--body b|question]
 #                                [--user bench|english|bilingual]
-#                                [--translate on|off|both] [--keep-tmp]
+#                                [--translate on|off|both] [--record] [--keep-tmp]
 # --body b (the default): memory.sh's row (b) body, 1 KB of lorem ipsum that
 #   matches no fact (the profile is filled by rank); question: a question
 #   whose words are in the facts and messages (the relevance walk).
@@ -18,9 +18,14 @@
 #   it in German: the question's words are also looked up translated).
 # --translate: [memory] translate_languages all (on, the default) or none
 #   (off); both: the hit counted with each, the memory-off run once.
+# --record: each request records a turn instead (no X-Memory header, a
+#   distinct 1 KB body as memory.sh's rows (d), users bench-u0.. in turn),
+#   in [memory] mode buffer, so that no extraction job's answer lands in
+#   some counts and not in others: the instructions of recording, the
+#   memory worker's apply included.
 # Prints, per translate setting: hitcount: off IR hit IR added IR
-#   (instructions per request), and the upstream body of a hit (bytes and
-#   digest: what the memory injected).
+#   (instructions per request; "record IR" with --record), and the
+#   upstream body of a hit (bytes and digest: what the memory injected).
 # Exit: 0, or 1 when something would not start or a request failed.
 
 set -u
@@ -37,6 +42,7 @@ keep_tmp=0
 body_kind=b
 user_kind=bench
 translate=on
+record=0
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -45,8 +51,9 @@ while [ $# -gt 0 ]; do
     --body) [ $# -ge 2 ] || die "--body needs a value"; body_kind=$2; shift ;;
     --user) [ $# -ge 2 ] || die "--user needs a value"; user_kind=$2; shift ;;
     --translate) [ $# -ge 2 ] || die "--translate needs a value"; translate=$2; shift ;;
+    --record) record=1 ;;
     --keep-tmp) keep_tmp=1 ;;
-    -h | --help) sed -n '10,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '10,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
     esac
     shift
@@ -82,8 +89,11 @@ start_fake_upstream
 if [ "$body_kind" = b ]; then
     body=$(body_json 1024)
 else
+    [ "$record" = 0 ] || die "--record takes the body b"
     body='{"model":"bench-model","max_tokens":16,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What did I say about my trip and the places I want to see next year? Please remind me of the details and the plans we made together."}]}'
 fi
+
+body_head=${body%%lorem*}
 
 # The tables of a binary run from its build directory (memproxy finds them
 # there itself when none are installed; named so that an installed set of
@@ -125,18 +135,27 @@ EOF
     started_pids="$started_pids $pid"
     wait_http "$pid" "http://127.0.0.1:$port/" 120 ||
         die "mode $mode: memproxy did not start (log: $tmp/memproxy-$run.out)"
+    # post N: request N (with --record its turn; the warm-up's after the counted ones)
     post() {
+        local b=$body c n=$1
+        local -a who=(-H 'X-User-Id: bench-hit' -H 'X-Memory: read')
+        if [ "$record" = 1 ]; then
+            # memory.lua's users variant: a turn of its own, the padding shortened to keep 1 KB
+            c="record request $n: I use tool-$((n % 13)) and my favorite color is blue. "
+            b=$body_head$c${body:${#body_head}+${#c}}
+            who=(-H "X-User-Id: bench-u$((n % 1000))")
+        fi
         curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-            -H 'Authorization: Bearer sk-bench' -H 'X-User-Id: bench-hit' -H 'X-Memory: read' \
-            --data-binary "$body" "http://127.0.0.1:$port/v1/chat/completions"
+            -H 'Authorization: Bearer sk-bench' "${who[@]}" \
+            --data-binary "$b" "http://127.0.0.1:$port/v1/chat/completions"
     }
     for i in $(seq 10); do
-        code=$(post)
+        code=$(post $((requests + i)))
         [ "$code" = 200 ] || die "mode $mode: the warm-up request answered $code (log: $tmp/memproxy-$run.out)"
     done
     callgrind_control -i on "$pid" >/dev/null || die "callgrind_control could not reach memproxy"
     for i in $(seq "$requests"); do
-        code=$(post)
+        code=$(post "$i")
         [ "$code" = 200 ] || die "mode $mode: request $i answered $code"
     done
     callgrind_control -i off "$pid" >/dev/null
@@ -157,8 +176,12 @@ upstream() {
 
 off=$(count off all) || exit 1
 case $translate in on) xls=all ;; off) xls=none ;; both) xls="all none" ;; esac
+hit_mode=hybrid
+[ "$record" = 0 ] || hit_mode=buffer
 for xl in $xls; do
-    hit=$(count hybrid "$xl") || exit 1
+    hit=$(count "$hit_mode" "$xl") || exit 1
     [ "$xl" = all ] && t=on || t=off
-    echo "hitcount: off $off hit $hit added $((hit - off)) (instructions per request, body $body_kind, user $user_kind, translate $t, upstream $(upstream "hybrid-$xl"), $requests requests, $memproxy)"
+    what=hit
+    [ "$record" = 0 ] || what=record
+    echo "hitcount: off $off $what $hit added $((hit - off)) (instructions per request, body $body_kind, user $user_kind, translate $t, upstream $(upstream "$hit_mode-$xl"), $requests requests, $memproxy)"
 done

@@ -751,6 +751,64 @@ START_TEST(test_index_record_turn_archives_and_indexes_its_messages)
 }
 END_TEST
 
+/* A word met again in an item adds to its term's counts as the first
+ * time did: in the content, in the speaker label (the same term in both
+ * fields merges into one posting), in the search keys; the time word
+ * after many repeated ones still marks the item. */
+START_TEST(test_index_a_word_met_again_counts_each_time)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    char buf[512];
+    const char *said = "Sam: lorem ipsum lorem, Sam walks lorem ipsum and sam went Tuesday";
+    ck_assert_int_eq(fx_turn(store, U("bo"), 1, said, "lorem lorem", MAY23, MAY23), MP_OK);
+    ck_assert_int_eq(set_keys(store, U("bo"), 1, "music, lorem, music"), MP_OK);
+    store = fx_reopen(store, _i);
+    ck_assert_str_eq(vp_item_terms(store, U("bo"), false, 1, buf, sizeof(buf)),
+                     "ipsum:2 lorem:3 sam:2 tuesday:1 walk:1 went:1");
+    vp_item_is(store, U("bo"), false, 1, 10, 1, true, strlen(said));
+    struct mp_relevance_posting p = vp_only_hit(store, U("bo"), false, "sam");
+    ck_assert_uint_eq(p.tc, 2);
+    ck_assert_uint_eq(p.tk, 1);
+    p = vp_only_hit(store, U("bo"), false, "music");
+    ck_assert_uint_eq(p.tc, 0);
+    ck_assert_uint_eq(p.ts, 2);
+    struct vp_hits h = vp_hits_of(store, U("bo"), false, "lorem");
+    ck_assert_uint_eq(h.n, 2);
+    ck_assert_uint_eq(h.p[0].item, 1);
+    ck_assert_uint_eq(h.p[0].tc, 3);
+    ck_assert_uint_eq(h.p[0].ts, 1);
+    ck_assert_uint_eq(h.p[1].item, 2);
+    ck_assert_uint_eq(h.p[1].tc, 2);
+    vp_item_is(store, U("bo"), false, 2, 2, 1, false, 11);
+    vp_index_consistent(store, U("bo"), false, "@2023");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* More distinct words than the item's table of words met remembers (600
+ * two-letter words in 1.8 KB: it keeps 512): a word met again past that
+ * is counted the plain way, with the same result. */
+START_TEST(test_index_words_past_the_table_count_the_same)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    char said[2048];
+    size_t n = 0;
+    for (int w = 0; w < 600; w++) {
+        said[n++] = (char)('a' + w / 26);
+        said[n++] = (char)('a' + w % 26);
+        said[n++] = ' ';
+    }
+    memcpy(said + n, "xb ab xb", 9); /* "xb" is the 600th word, "ab" the 2nd */
+    ck_assert_int_eq(fx_turn(store, U("cy"), 1, said, "ok", MAY23, MAY23), MP_OK);
+    store = fx_reopen(store, _i);
+    ck_assert_uint_eq(vp_only_hit(store, U("cy"), false, "xb").tc, 3);
+    ck_assert_uint_eq(vp_only_hit(store, U("cy"), false, "ab").tc, 2);
+    ck_assert_uint_eq(vp_only_hit(store, U("cy"), false, "wz").tc, 1);
+    vp_index_consistent(store, U("cy"), false, "@2023");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 /* ---- one script, the same answers ---- */
 
 /* A bit of everything: turns, facts superseded, refreshed and erased, a
@@ -1979,6 +2037,8 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_index_delete_user_leaves_no_record_in_any_table, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_record_turn_archives_and_indexes_its_messages, 0,
                         FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_a_word_met_again_counts_each_time, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_words_past_the_table_count_the_same, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_same_ops_give_the_same_answers, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_postings_without_their_length_score_the_same, 0,
                         FX_BACKENDS);
