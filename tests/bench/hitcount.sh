@@ -9,7 +9,7 @@
 #
 # Usage: tests/bench/hitcount.sh [--build DIR] [--requests N] [--body b|question]
 #                                [--user bench|english|bilingual]
-#                                [--translate on|off|both] [--keep-tmp]
+#                                [--translate on|off|both] [--record] [--keep-tmp]
 # --body b (the default): memory.sh's row (b) body, 1 KB of lorem ipsum that
 #   matches no fact (the profile is filled by rank); question: a question
 #   whose words are in the facts and messages (the relevance walk).
@@ -18,6 +18,10 @@
 #   it in German: the question's words are also looked up translated).
 # --translate: [memory] translate_languages all (on, the default) or none
 #   (off); both: the hit counted with each, the memory-off run once.
+# --record: no X-Memory header (the default sends X-Memory: read): each
+#   request records a turn, its question numbered so that none repeats
+#   another (the idempotency key), and keeps its conversation's new tail
+#   under the kept head: the memory worker's commit is counted too.
 # Prints, per translate setting: hitcount: off IR hit IR added IR
 #   (instructions per request), and the upstream body of a hit (bytes and
 #   digest: what the memory injected).
@@ -37,6 +41,7 @@ keep_tmp=0
 body_kind=b
 user_kind=bench
 translate=on
+record=0
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -45,8 +50,9 @@ while [ $# -gt 0 ]; do
     --body) [ $# -ge 2 ] || die "--body needs a value"; body_kind=$2; shift ;;
     --user) [ $# -ge 2 ] || die "--user needs a value"; user_kind=$2; shift ;;
     --translate) [ $# -ge 2 ] || die "--translate needs a value"; translate=$2; shift ;;
+    --record) record=1 ;;
     --keep-tmp) keep_tmp=1 ;;
-    -h | --help) sed -n '10,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '10,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
     esac
     shift
@@ -125,18 +131,24 @@ EOF
     started_pids="$started_pids $pid"
     wait_http "$pid" "http://127.0.0.1:$port/" 120 ||
         die "mode $mode: memproxy did not start (log: $tmp/memproxy-$run.out)"
+    # post N: request N (its question numbered with --record)
     post() {
+        local b=$body xm=(-H 'X-Memory: read')
+        if [ "$record" = 1 ]; then
+            b="${body%\"\}\]\}} $1\"}]}"
+            xm=()
+        fi
         curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-            -H 'Authorization: Bearer sk-bench' -H 'X-User-Id: bench-hit' -H 'X-Memory: read' \
-            --data-binary "$body" "http://127.0.0.1:$port/v1/chat/completions"
+            -H 'Authorization: Bearer sk-bench' -H 'X-User-Id: bench-hit' "${xm[@]}" \
+            --data-binary "$b" "http://127.0.0.1:$port/v1/chat/completions"
     }
     for i in $(seq 10); do
-        code=$(post)
+        code=$(post "$i")
         [ "$code" = 200 ] || die "mode $mode: the warm-up request answered $code (log: $tmp/memproxy-$run.out)"
     done
     callgrind_control -i on "$pid" >/dev/null || die "callgrind_control could not reach memproxy"
     for i in $(seq "$requests"); do
-        code=$(post)
+        code=$(post $((10 + i)))
         [ "$code" = 200 ] || die "mode $mode: request $i answered $code"
     done
     callgrind_control -i off "$pid" >/dev/null
@@ -160,5 +172,6 @@ case $translate in on) xls=all ;; off) xls=none ;; both) xls="all none" ;; esac
 for xl in $xls; do
     hit=$(count hybrid "$xl") || exit 1
     [ "$xl" = all ] && t=on || t=off
-    echo "hitcount: off $off hit $hit added $((hit - off)) (instructions per request, body $body_kind, user $user_kind, translate $t, upstream $(upstream "hybrid-$xl"), $requests requests, $memproxy)"
+    [ "$record" = 1 ] && rec=", recording" || rec=""
+    echo "hitcount: off $off hit $hit added $((hit - off)) (instructions per request, body $body_kind$rec, user $user_kind, translate $t, upstream $(upstream "hybrid-$xl"), $requests requests, $memproxy)"
 done
