@@ -872,6 +872,10 @@ int mp_codec_get_job(const unsigned char *p, size_t n, struct mp_job *j)
 
 static void enc_head(struct enc *e, const struct mp_inject_head *h)
 {
+    if (e->p == NULL) { /* counted, not walked: a head's arrays are its bulk */
+        e->n += 4 + h->len + 4 + 4 + 4 * h->nfacts + 4 + 24 * h->npast + 8 + 8 + 1 + 4 + 4;
+        return;
+    }
     put_uint(e, h->len, 4);
     put_bytes(e, h->text, h->len);
     put_uint(e, h->tokens, 4);
