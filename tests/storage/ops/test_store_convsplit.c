@@ -241,6 +241,41 @@ START_TEST(test_convsplit_an_epoch_clears_the_tail_too)
 }
 END_TEST
 
+/* The codec's counting pass (p NULL: a head's size by arithmetic) is the
+ * size its writing pass writes, heads and tails of every array. */
+START_TEST(test_convsplit_the_counted_size_is_the_written_size)
+{
+    static unsigned char buf[8192];
+    uint32_t facts[3] = {1, 2, 3};
+    struct mp_inject_past past[2] = {{.hash = 1, .len = 2, .seq = 3},
+                                     {.hash = 4, .len = 5, .seq = 6}};
+    for (int shape = 0; shape < 4; shape++) {
+        struct mp_store_conv c = conv_of("a head with arrays", shape & 1 ? "a tail" : NULL);
+        c.head.fact_ids = facts;
+        c.head.nfacts = shape & 2 ? 3 : 0;
+        c.head.past = past;
+        c.head.npast = shape & 2 ? 2 : 1;
+        c.tail.part.fact_ids = facts;
+        c.tail.part.nfacts = 2;
+        c.tail.part.past = past;
+        c.tail.part.npast = shape & 2 ? 1 : 2;
+        size_t hn = mp_codec_put_conv_head(NULL, &c), tn = mp_codec_put_conv_tail(NULL, &c, 9);
+        ck_assert_uint_le(hn, sizeof(buf));
+        ck_assert_uint_eq(mp_codec_put_conv_head(buf, &c), hn);
+        struct mp_store_conv got = {.stamp = 0};
+        ck_assert_int_eq(mp_codec_get_conv_head(buf, hn, &got), MP_OK);
+        ck_assert_uint_eq(got.head.npast, c.head.npast);
+        ck_assert_uint_le(tn, sizeof(buf));
+        ck_assert_uint_eq(mp_codec_put_conv_tail(buf, &c, 9), tn);
+        struct mp_codec_conv_tail meta;
+        ck_assert_int_eq(mp_codec_get_conv_tail(buf, tn, &got, &meta), MP_OK);
+        ck_assert_uint_eq(meta.head_bytes, 9);
+        ck_assert_int_eq(got.has_tail, c.has_tail);
+        mp_store_conv_cleanup(&got);
+    }
+}
+END_TEST
+
 /* ---- 2. the bounds ---- */
 
 /* One conversation counts once and goes whole: the count bound drops
@@ -408,6 +443,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_convsplit_a_tail_follows_only_the_head_it_was_built_under, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_convsplit_an_epoch_clears_the_tail_too, 0, FX_BACKENDS + 1);
+    tcase_add_test(tc, test_convsplit_the_counted_size_is_the_written_size);
     tcase_add_loop_test(tc, test_convsplit_the_bounds_drop_both_records_of_the_oldest, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_convsplit_a_store_of_format_11_is_split_at_open, 0, 3);
