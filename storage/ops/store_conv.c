@@ -13,8 +13,8 @@
  *                and the bytes of the head record: written with every
  *                state kept, the head's or the tail's alone.
  * The tail record is the conversation for the bounds: one per head (a
- * head is never written without it), the one census walks (small: the
- * head's bytes are in it), dropped with its head. A tail written alone
+ * head is never written without it), the one census walks (the head
+ * record's size is in it: no head is read), dropped with its head. A tail written alone
  * names the head it was built under: one since replaced (another worker
  * built a new head) or dropped keeps it out (MP_NOTFOUND). What the
  * records hold is memory as it was injected: a person's change of the
