@@ -33,6 +33,17 @@ def commits(proxy):
     return proxy.metric('memproxy_storage_commits_total')
 
 
+def profile_user(case, user):
+    """user with FACTS facts set through the user API, the memory worker idle."""
+    for i in range(FACTS):
+        body = json.dumps({'value': 'value number %d of the profile' % i}).encode()
+        r = case.proxy.request('PUT', '/v1/memory/entities/fact_%d' % i,
+                               [('X-User-Id', user), ('Content-Type', 'application/json')], body)
+        case.assertEqual(r.status, 200, r)
+    mh.wait_idle(case.proxy)
+    return user
+
+
 def conv_records(proxy, user):
     """The user's records of the convs table of the running memproxy's LMDB
     store (clear), as mdb_dump reads them beside it: {(kind, conversation
@@ -60,14 +71,7 @@ class ReadsCommitNothing(mh.MemCase):
     PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'hybrid'}, 'storage': {'sync': 'full'}}
 
     def profile_user(self):
-        user = mh.uid('rd')
-        for i in range(FACTS):
-            body = json.dumps({'value': 'value number %d of the profile' % i}).encode()
-            r = self.proxy.request('PUT', '/v1/memory/entities/fact_%d' % i,
-                                   [('X-User-Id', user), ('Content-Type', 'application/json')], body)
-            self.assertEqual(r.status, 200, r)
-        mh.wait_idle(self.proxy)
-        return user
+        return profile_user(self, mh.uid('rd'))
 
     def test_repeated_reads_write_once_then_never(self):
         user = self.profile_user()
@@ -139,13 +143,7 @@ class HeadsWrittenOnce(mh.MemCase):
     PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'hybrid'}}
 
     def test_a_turn_under_a_kept_head_writes_no_head_record(self):
-        user = mh.uid('hw')
-        for i in range(FACTS):
-            body = json.dumps({'value': 'value number %d of the profile' % i}).encode()
-            r = self.proxy.request('PUT', '/v1/memory/entities/fact_%d' % i,
-                                   [('X-User-Id', user), ('Content-Type', 'application/json')], body)
-            self.assertEqual(r.status, 200, r)
-        mh.wait_idle(self.proxy)
+        user = profile_user(self, mh.uid('hw'))
         history = [{'role': 'system', 'content': 'You are a helpful assistant.'}]
         snaps, reused = [], []
         for i, q in enumerate(['Tell me about value number 3.', 'And value number 7?',
