@@ -31,6 +31,7 @@ size_t mp_turn_conv_ops(struct mp_op *ops, const char *user, size_t len, struct 
         ops[n] =
             (struct mp_op){.kind = MP_OP_PUT_CONV, .user = user, .user_len = len, .now_ms = now};
         ops[n].u.conv.key = c->key;
+        ops[n].u.conv.tail_only = c->tail_only;
         ops[n++].u.conv.rec = &c->rec;
     }
     if (c->has_lead) {

@@ -121,12 +121,14 @@ struct mp_turn_refile {
 };
 
 /* A conversation's state to keep (storage/ops/store.h: PUT_CONV, when
- * has_rec), a client id's new beginning (NOTE_LEAD, when has_lead) and a
+ * has_rec; with tail_only, rec holds the kept head's stamp and the new
+ * tail, no head), a client id's new beginning (NOTE_LEAD, when has_lead) and a
  * first turn filed under the user's session that moves to this
  * conversation (REFILE, when has_refile: refile as the op takes it). */
 struct mp_turn_conv {
     unsigned char key[MP_STORE_CONV_KEY_LEN];
     bool has_rec;
+    bool tail_only;
     struct mp_store_conv rec;
     bool has_lead;
     unsigned char lead_key[MP_STORE_CONV_KEY_LEN];

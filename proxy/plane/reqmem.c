@@ -347,9 +347,10 @@ static int conv_inject(struct mp_reqmem *m, struct mp_store_view *view, const st
     return rc;
 }
 
-/* The state the read leaves the conversation in, when it changed: the
- * head (kept, or built now) and the newest tail (built now, or the kept
- * one with a kept head), for the store (m->conv_put). A request that
+/* The state the read leaves the conversation in, when it changed, for
+ * the store (m->conv_put): a head built now (or the session's, taken
+ * over) with the newest tail, or under the head kept as it is stored the
+ * new tail alone (the head record is not written again). A request that
  * records no turn (X-Memory: read, a user in read mode) keeps only what
  * the conversation must keep, a head that changed: a new tail under the
  * stored head is not worth a commit of its own, so such a read writes
@@ -380,7 +381,10 @@ static void conv_keep(struct mp_reqmem *m, struct mp_reqmem_found *f)
         m->conv_put = c;
         return;
     }
-    if (f->conv_reused) { /* the kept head, and the kept tail unless a new one came */
+    if (f->conv_reused && !f->conv_adopted) { /* the kept head stays as stored: the tail alone */
+        c->tail_only = true;
+        c->rec.stamp = f->conv_rec.stamp;
+    } else if (f->conv_reused) { /* the session's head and tail, under this key now */
         c->rec = f->conv_rec;
         memset(&f->conv_rec, 0, sizeof(f->conv_rec));
     } else {

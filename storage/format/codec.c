@@ -860,17 +860,22 @@ int mp_codec_get_job(const unsigned char *p, size_t n, struct mp_job *j)
 
 /* ---- a conversation's state (store_conv.c) ---- */
 
-#define CONV_VERSION   1u
-#define CONV_HAS_TAIL  0x1u
-#define CONV_CLEARED   0x2u
-#define HEAD_FOLLOWS   0x1u
-#define HEAD_SUMMARY   0x2u
-#define HEAD_PII       0x4u
-#define CONV_ITEMS_MAX 65536u      /* facts, past messages or picks of a head or tail */
-#define CONV_TEXT_MAX  (16u << 20) /* bytes of a head's or a pick's text */
+#define CONV_HEAD_VERSION 2u /* 1: format 11's one record, head and tail (mp_codec_get_conv_v1) */
+#define CONV_TAIL_VERSION 1u
+#define CONV_HAS_TAIL     0x1u
+#define CONV_CLEARED      0x2u
+#define HEAD_FOLLOWS      0x1u
+#define HEAD_SUMMARY      0x2u
+#define HEAD_PII          0x4u
+#define CONV_ITEMS_MAX    65536u      /* facts or past messages of a head or tail */
+#define CONV_TEXT_MAX     (16u << 20) /* bytes of a head's text */
 
 static void enc_head(struct enc *e, const struct mp_inject_head *h)
 {
+    if (e->p == NULL) { /* counted, not walked: a head's arrays are its bulk */
+        e->n += 4 + h->len + 4 + 4 + 4 * h->nfacts + 4 + 24 * h->npast + 8 + 8 + 1 + 4 + 4;
+        return;
+    }
     put_uint(e, h->len, 4);
     put_bytes(e, h->text, h->len);
     put_uint(e, h->tokens, 4);
@@ -893,28 +898,30 @@ static void enc_head(struct enc *e, const struct mp_inject_head *h)
     put_uint(e, h->budget_tokens, 4);
 }
 
-size_t mp_codec_put_conv(unsigned char *p, const struct mp_store_conv *c)
+size_t mp_codec_put_conv_head(unsigned char *p, const struct mp_store_conv *c)
 {
     struct enc e = {p, 0};
-    put_uint(&e, CONV_VERSION, 1);
+    put_uint(&e, CONV_HEAD_VERSION, 1);
     put_uint(&e, c->stamp, 8);
     put_uint(&e, (uint64_t)c->built_ms, 8);
-    put_uint(&e, (uint64_t)c->written_ms, 8);
-    put_uint(&e, (c->has_tail ? CONV_HAS_TAIL : 0) | (c->cleared ? CONV_CLEARED : 0), 1);
+    put_uint(&e, c->cleared ? CONV_CLEARED : 0, 1);
     enc_head(&e, &c->head);
+    return e.n;
+}
+
+size_t mp_codec_put_conv_tail(unsigned char *p, const struct mp_store_conv *c, uint32_t head_bytes)
+{
+    struct enc e = {p, 0};
+    put_uint(&e, CONV_TAIL_VERSION, 1);
+    put_uint(&e, c->stamp, 8);
+    put_uint(&e, head_bytes, 4);
+    put_uint(&e, (uint64_t)c->written_ms, 8);
+    put_uint(&e, c->has_tail ? CONV_HAS_TAIL : 0, 1);
     if (!c->has_tail)
         return e.n;
-    const struct mp_inject_tail *t = &c->tail;
-    enc_head(&e, &t->part);
-    put_uint(&e, t->anchor_hash, 8);
-    put_uint(&e, t->anchor_at, 8);
-    put_uint(&e, t->npicks, 4);
-    for (size_t i = 0; i < t->npicks; i++) {
-        put_uint(&e, (uint64_t)t->picks[i].role, 1);
-        put_uint(&e, t->picks[i].cut ? 1 : 0, 1);
-        put_uint(&e, t->picks[i].len, 4);
-        put_bytes(&e, t->picks[i].text, t->picks[i].len);
-    }
+    enc_head(&e, &c->tail.part);
+    put_uint(&e, c->tail.anchor_hash, 8);
+    put_uint(&e, c->tail.anchor_at, 8);
     return e.n;
 }
 
@@ -958,41 +965,70 @@ static void dec_head(struct dec *d, struct mp_inject_head *h)
     h->budget_tokens = (uint32_t)get_uint(d, 4);
 }
 
-/* The tail's picks: their texts in one allocation (pick_text), as
- * core/wire/inject.c keeps them. */
-static void dec_picks(struct dec *d, struct mp_inject_tail *t)
+static void dec_tail(struct dec *d, struct mp_inject_tail *t)
 {
-    size_t at = d->off, bytes = 0, n = get_len(d, 4, CONV_ITEMS_MAX);
+    dec_head(d, &t->part);
+    t->anchor_hash = get_uint(d, 8);
+    t->anchor_at = (size_t)get_uint(d, 8);
+}
+
+int mp_codec_get_conv_head(const unsigned char *p, size_t n, struct mp_store_conv *c)
+{
+    struct dec d = {.p = p, .n = n};
+    memset(&c->head, 0, sizeof(c->head));
+    check(&d, get_uint(&d, 1) == CONV_HEAD_VERSION);
+    c->stamp = get_uint(&d, 8);
+    c->built_ms = (int64_t)get_uint(&d, 8);
+    c->cleared = (get_len(&d, 1, CONV_CLEARED) & CONV_CLEARED) != 0;
+    dec_head(&d, &c->head);
+    int rc = dec_status(&d);
+    if (rc != MP_OK)
+        mp_inject_head_cleanup(&c->head);
+    return rc;
+}
+
+int mp_codec_get_conv_tail(const unsigned char *p, size_t n, struct mp_store_conv *c,
+                           struct mp_codec_conv_tail *meta)
+{
+    struct dec d = {.p = p, .n = n};
+    check(&d, get_uint(&d, 1) == CONV_TAIL_VERSION);
+    meta->head_stamp = get_uint(&d, 8);
+    meta->head_bytes = (uint32_t)get_uint(&d, 4);
+    meta->written_ms = (int64_t)get_uint(&d, 8);
+    bool has_tail = (get_len(&d, 1, CONV_HAS_TAIL) & CONV_HAS_TAIL) != 0;
+    if (c == NULL)
+        return d.bad ? MP_EIO : MP_OK; /* the rest is not read */
+    memset(&c->tail, 0, sizeof(c->tail));
+    c->written_ms = meta->written_ms;
+    c->has_tail = has_tail;
+    if (has_tail)
+        dec_tail(&d, &c->tail);
+    int rc = dec_status(&d);
+    if (rc != MP_OK) {
+        mp_inject_tail_cleanup(&c->tail);
+        c->has_tail = false;
+    }
+    return rc;
+}
+
+/* Format 11's tail's replayed messages, walked over (none is kept now):
+ * how many there were. */
+static size_t skip_picks(struct dec *d)
+{
+    size_t n = get_len(d, 4, CONV_ITEMS_MAX);
     for (size_t i = 0; i < n && !d->bad; i++) {
         (void)get_len(d, 1, MP_ROLE_ASSISTANT);
         (void)get_len(d, 1, 1);
-        size_t len = get_len(d, 4, CONV_TEXT_MAX);
-        bytes += len;
-        (void)take(d, len);
+        (void)take(d, get_len(d, 4, CONV_TEXT_MAX));
     }
-    d->off = at; /* walked once for the sizes, read again into place */
-    t->npicks = get_len(d, 4, CONV_ITEMS_MAX);
-    t->picks = get_array(d, t->npicks, sizeof(*t->picks));
-    t->pick_text = t->npicks > 0 && !d->bad ? malloc(bytes > 0 ? bytes : 1) : NULL;
-    check(d, t->npicks == 0 || t->pick_text != NULL);
-    char *w = t->pick_text;
-    for (size_t i = 0; t->picks != NULL && w != NULL && i < t->npicks && !d->bad; i++) {
-        t->picks[i].role = (enum mp_role)get_len(d, 1, MP_ROLE_ASSISTANT);
-        t->picks[i].cut = get_len(d, 1, 1) == 1;
-        t->picks[i].len = get_len(d, 4, CONV_TEXT_MAX);
-        const unsigned char *b = take(d, t->picks[i].len);
-        if (b != NULL)
-            memcpy(w, b, t->picks[i].len);
-        t->picks[i].text = w;
-        w += t->picks[i].len;
-    }
+    return n;
 }
 
-int mp_codec_get_conv(const unsigned char *p, size_t n, struct mp_store_conv *c)
+int mp_codec_get_conv_v1(const unsigned char *p, size_t n, struct mp_store_conv *c)
 {
     struct dec d = {.p = p, .n = n};
     memset(c, 0, sizeof(*c));
-    check(&d, get_uint(&d, 1) == CONV_VERSION);
+    check(&d, get_uint(&d, 1) == 1);
     c->stamp = get_uint(&d, 8);
     c->built_ms = (int64_t)get_uint(&d, 8);
     c->written_ms = (int64_t)get_uint(&d, 8);
@@ -1001,25 +1037,15 @@ int mp_codec_get_conv(const unsigned char *p, size_t n, struct mp_store_conv *c)
     c->cleared = (flags & CONV_CLEARED) != 0;
     dec_head(&d, &c->head);
     if (c->has_tail) {
-        dec_head(&d, &c->tail.part);
-        c->tail.anchor_hash = get_uint(&d, 8);
-        c->tail.anchor_at = (size_t)get_uint(&d, 8);
-        dec_picks(&d, &c->tail);
+        dec_tail(&d, &c->tail);
+        c->has_tail = skip_picks(&d) == 0;
     }
     int rc = dec_status(&d);
+    if (rc != MP_OK || !c->has_tail)
+        mp_inject_tail_cleanup(&c->tail);
     if (rc != MP_OK)
         mp_store_conv_cleanup(c);
     return rc;
-}
-
-int mp_codec_get_conv_stamp(const unsigned char *p, size_t n, uint64_t *stamp, int64_t *written_ms)
-{
-    struct dec d = {.p = p, .n = n};
-    check(&d, get_uint(&d, 1) == CONV_VERSION);
-    *stamp = get_uint(&d, 8);
-    (void)get_uint(&d, 8);
-    *written_ms = (int64_t)get_uint(&d, 8);
-    return d.bad ? MP_EIO : MP_OK;
 }
 
 size_t mp_codec_put_leads(unsigned char *p, const uint64_t *leads, size_t n)

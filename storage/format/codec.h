@@ -160,18 +160,41 @@ void mp_codec_free_packed(struct mp_usermem *um, char *texts);
 int mp_codec_get_history(const unsigned char *p, size_t n, struct mp_history_item *h);
 int mp_codec_get_job(const unsigned char *p, size_t n, struct mp_job *j); /* id untouched */
 
-/* A conversation's state (store.h: struct mp_store_conv; store_conv.c): u8
- * version 1 | u64 stamp | i64 built_ms | i64 written_ms | u8 flags (1: a
- * tail follows; 2: a tombstone, its head empty) | head | [tail: head | u64 anchor hash | u64 anchor
- * index | u32 n | n x (u8 role | u8 cut | u32 length, text)], a head: u32 length, text | u32 tokens
- * | u32 n, n x u32 fact id | u32 n, n x (u64 hash | u64 length | u64 seq) | i64 summary_at_ms | u64
- * memory epoch | u8 flags (1 follows the summary, 2 holds it, 4 pii) | i32 sections | u32 budget.
- * get: MP_OK with *c (its arrays the caller's: mp_store_conv_cleanup()), MP_EIO, MP_ENOMEM.
- * get_stamp: the stamp and written_ms alone. */
-size_t mp_codec_put_conv(unsigned char *p, const struct mp_store_conv *c);
-#define MP_CODEC_CONV_TOMB_MAX 128 /* bytes of a record with an empty head and no tail */
-int mp_codec_get_conv(const unsigned char *p, size_t n, struct mp_store_conv *c);
-int mp_codec_get_conv_stamp(const unsigned char *p, size_t n, uint64_t *stamp, int64_t *written_ms);
+/* A conversation's state (store.h: struct mp_store_conv; store_conv.c) in
+ * two records, so that a turn under a kept head writes only what changed:
+ * the head record: u8 version 2 | u64 stamp | i64 built_ms | u8 flags (2:
+ * a tombstone, its head empty) | head;
+ * the tail record: u8 version 1 | u64 the head's stamp | u32 the head
+ * record's bytes as stored | i64 written_ms | u8 flags (1: a tail follows)
+ * | [tail: head | u64 anchor hash | u64 anchor index];
+ * a head: u32 length, text | u32 tokens | u32 n, n x u32 fact id | u32 n,
+ * n x (u64 hash | u64 length | u64 seq) | i64 summary_at_ms | u64 memory
+ * epoch | u8 flags (1 follows the summary, 2 holds it, 4 pii) | i32
+ * sections | u32 budget. A tail's replayed messages (picks) are not kept.
+ * put_conv_tail writes c->stamp as the head's stamp.
+ * get_conv_head: c's stamp, built_ms, cleared and head; get_conv_tail: the
+ * record's fixed part into *meta and, when c is not NULL, c's written_ms,
+ * has_tail and tail. Each sets only its own fields (their arrays the
+ * caller's: mp_store_conv_cleanup()): MP_OK, MP_EIO, MP_ENOMEM.
+ * get_conv_v1: format 11's one record (u8 version 1 | u64 stamp | i64
+ * built_ms | i64 written_ms | u8 flags | head | [tail | u32 n, n x (u8
+ * role | u8 cut | u32 length, text)]) whole into *c, for the conversion
+ * (migrate_conv.c); a tail that replayed messages is dropped (has_tail
+ * false). */
+struct mp_codec_conv_tail {
+    uint64_t head_stamp; /* the head it follows */
+    uint32_t head_bytes; /* what its head record takes in the store */
+    int64_t written_ms;  /* when the conversation was last written */
+};
+size_t mp_codec_put_conv_head(unsigned char *p, const struct mp_store_conv *c);
+size_t mp_codec_put_conv_tail(unsigned char *p, const struct mp_store_conv *c, uint32_t head_bytes);
+#define MP_CODEC_CONV_TOMB_MAX                                                                     \
+    128 /* bytes of a head record with an empty head, or a tail                                    \
+           record with no tail */
+int mp_codec_get_conv_head(const unsigned char *p, size_t n, struct mp_store_conv *c);
+int mp_codec_get_conv_tail(const unsigned char *p, size_t n, struct mp_store_conv *c,
+                           struct mp_codec_conv_tail *meta);
+int mp_codec_get_conv_v1(const unsigned char *p, size_t n, struct mp_store_conv *c);
 /* A client id's beginnings (NOTE_LEAD): u8 n | n x u64, n at most
  * MP_STORE_CONV_LEADS. */
 size_t mp_codec_put_leads(unsigned char *p, const uint64_t *leads, size_t n);

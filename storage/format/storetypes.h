@@ -64,7 +64,8 @@ struct mp_job {
 
 struct mp_store_conv {
     bool cleared;       /* a tombstone: its head went with a change of the user's memory */
-    uint64_t stamp;     /* out: a new random value with every write */
+    uint64_t stamp;     /* a new random value with every write of the head (store.h:
+                           PUT_CONV); what a tail written alone names its head by */
     int64_t built_ms;   /* when its head was built */
     int64_t written_ms; /* out: when it was last written */
     struct mp_inject_head head;

@@ -15,7 +15,10 @@
  * with the rest of the index.
  *
  * Every conversion, and alone for formats 8 to 10 (mp_store_migrate_told),
- * gives each user the told records of format 11 (migrate_told.c). */
+ * gives each user the told records of format 11 (migrate_told.c); every
+ * one, and alone for format 11 (mp_store_migrate_convs), splits each
+ * user's conversation records into head and tail records (format 12,
+ * migrate_conv.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,7 @@
 #include "ops/index.h"
 #include "recall/lang.h"
 #include "ops/lifecycle.h"
+#include "ops/migrate_conv.h"
 #include "ops/migrate_told.h"
 #include "status.h"
 #include "ops/store_backend.h"
@@ -95,17 +99,21 @@ static int convert_user(struct mp_store_txn *txn, const unsigned char *phys, siz
 }
 
 /* fn (NULL: none) for every user (its physical key), then its told
- * records, then this format's number. */
+ * records (when told: a store before format 11), its conversations split,
+ * then this format's number. */
 static int each_user(struct mp_store_txn *txn,
-                     int (*fn)(struct mp_store_txn *txn, const unsigned char *phys, size_t plen))
+                     int (*fn)(struct mp_store_txn *txn, const unsigned char *phys, size_t plen),
+                     bool told)
 {
     struct mp_store_user_keys l = {0};
     unsigned char b[4];
     int rc = mp_store_user_keys(txn, &l);
     for (size_t i = 0; rc == MP_OK && fn != NULL && i < l.n; i++)
         rc = fn(txn, l.k[i], l.len[i]);
-    for (size_t i = 0; rc == MP_OK && i < l.n; i++)
+    for (size_t i = 0; rc == MP_OK && told && i < l.n; i++)
         rc = mp_told_backfill_user(txn, l.k[i], l.len[i]);
+    for (size_t i = 0; rc == MP_OK && i < l.n; i++)
+        rc = mp_conv_split_user(txn, l.k[i], l.len[i]);
     mp_store_user_keys_free(&l);
     mp_codec_le_put(b, MP_STORE_FORMAT_VERSION, 4);
     if (rc == MP_OK)
@@ -115,7 +123,7 @@ static int each_user(struct mp_store_txn *txn,
 
 static int convert(struct mp_store_txn *txn)
 {
-    return each_user(txn, convert_user);
+    return each_user(txn, convert_user, true);
 }
 
 static int format_of(struct mp_store *s, uint32_t *version)
@@ -382,7 +390,7 @@ static int reindex_user(struct mp_store_txn *txn, const unsigned char *phys, siz
 
 static int reindex(struct mp_store_txn *txn)
 {
-    return each_user(txn, reindex_user);
+    return each_user(txn, reindex_user, true);
 }
 
 int mp_store_migrate_lang(struct mp_store *s, uint32_t from, const char *what, char *err,
@@ -391,15 +399,28 @@ int mp_store_migrate_lang(struct mp_store *s, uint32_t from, const char *what, c
     return convert_from(s, reindex, from, what, err, errcap);
 }
 
-/* ---- formats 8 to 10: the told records alone ---- */
+/* ---- formats 8 to 10: the told records (and the conversations split) ---- */
 
 static int told_only(struct mp_store_txn *txn)
 {
-    return each_user(txn, NULL);
+    return each_user(txn, NULL, true);
 }
 
 int mp_store_migrate_told(struct mp_store *s, uint32_t from, const char *what, char *err,
                           size_t errcap)
 {
     return convert_from(s, told_only, from, what, err, errcap);
+}
+
+/* ---- format 11: the conversations split ---- */
+
+static int convs_only(struct mp_store_txn *txn)
+{
+    return each_user(txn, NULL, false);
+}
+
+int mp_store_migrate_convs(struct mp_store *s, uint32_t from, const char *what, char *err,
+                           size_t errcap)
+{
+    return convert_from(s, convs_only, from, what, err, errcap);
 }

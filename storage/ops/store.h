@@ -514,7 +514,9 @@ struct mp_op {
         struct {
             const unsigned char *key;  /* MP_STORE_CONV_KEY_LEN bytes, borrowed */
             struct mp_store_conv *rec; /* borrowed; stamp and written_ms written back */
-            uint32_t evicted;          /* out: records dropped to stay within the bounds */
+            bool tail_only;            /* rec's head is the one stored under rec->stamp:
+                                          only its tail and written_ms are written */
+            uint32_t evicted;          /* out: conversations dropped to stay within the bounds */
         } conv;                        /* PUT_CONV */
         struct {
             const unsigned char *key; /* MP_STORE_CONV_KEY_LEN bytes (the client id's), borrowed */
@@ -562,19 +564,24 @@ struct mp_op {
                    new key past max_facts), or an error */
 };
 
-/* PUT_CONV: u.conv.key and rec given; the record replaces what the key
- * held, with a new stamp (written back with written_ms: now_ms, or 1 ms
- * after the user's newest record when that is as new, so that records
- * written within one millisecond still have an order); past the
- * store's bounds (mp_store_set_conversations()) the user's least recently
- * written records go (their number into u.conv.evicted). MP_NOTFOUND when
- * nothing is stored for the user (a conversation's state never makes a
- * user), or the bounds keep none (max 0, or a record larger alone than
- * the bytes bound: nothing written, no record dropped for it). Never held
- * back by the user's setting: it is no memory, what memory was injected.
+/* PUT_CONV: u.conv.key and rec given; the conversation's state replaces
+ * what the key held, with a new stamp (written back with written_ms:
+ * now_ms, or 1 ms after the user's newest conversation when that is as
+ * new, so that conversations written within one millisecond still have an
+ * order); past the store's bounds (mp_store_set_conversations()) the
+ * user's least recently written conversations go (their number into
+ * u.conv.evicted). With u.conv.tail_only, a turn under a kept head: the
+ * head (rec->head, not read) and its stamp stay as stored, only the tail
+ * (has_tail, tail) and written_ms are written; MP_NOTFOUND when the key's
+ * head is not the one of rec->stamp any more (built again since, cleared,
+ * dropped: the tail was built for another). MP_NOTFOUND when nothing is
+ * stored for the user (a conversation's state never makes a user), or the
+ * bounds keep none (max 0, or a conversation larger alone than the bytes
+ * bound: nothing written, none dropped for it). Never held back by the
+ * user's setting: it is no memory, what memory was injected.
  * A person's change of the user's memory (a new epoch) clears every
- * record of the user to a tombstone (cleared: no head, no text), which
- * says the conversation's head must be built again.
+ * conversation of the user to a tombstone (cleared: no head, no tail, no
+ * text), which says the conversation's head must be built again.
  * NOTE_LEAD: u.lead.key's record keeps lead among the first
  * MP_STORE_CONV_LEADS distinct beginnings it was seen with (one already
  * kept, or past them, or nothing stored for the user: nothing written,

@@ -383,12 +383,13 @@ static int check_key(struct mp_store_txn *txn, const char *what, char *err, size
     return MP_OK;
 }
 
-/* *convert: the store is of a format before this one (3 to 10), which
+/* *convert: the store is of a format before this one (3 to 11), which
  * mp_store_backend_attach() converts once the index key is known: 3 to 7
  * have this format's records but for the messages' languages and the
  * terms of the index (made by reading every text as English); 8 to 10
- * have them all but the told records. 0: none to convert (this format,
- * a new store, or 2: mp_store_migrate()). */
+ * have them all but the told records; 10 and 11 keep a conversation in
+ * one record. 0: none to convert (this format, a new store, or 2:
+ * mp_store_migrate()). */
 static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *what, char *err,
                       size_t errcap, uint32_t *convert)
 {
@@ -407,10 +408,11 @@ static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *wh
        read as before), the messages' conversations (none: as format 6)
        and languages, the index's terms and the told records; 8 and 9 (a
        user record gets its facts stamp at its next fact write;
-       recognition's tables start empty) and 10 but the told records. The
-       conversion writes the number, so that an older release, which would
-       refuse a stamped user record or a history entry of actor
-       client_text or with a reason, refuses the store */
+       recognition's tables start empty) and 10 but the told records; 11
+       but the conversations' records. The conversion writes the number, so
+       that an older release, which would refuse a stamped user record, a
+       history entry of actor client_text or with a reason, or a
+       conversation's head record, refuses the store */
     *convert = version >= 3 && version < MP_STORE_FORMAT_VERSION ? (uint32_t)version : 0;
     if (version != MP_STORE_FORMAT_VERSION && version != 2 &&
         *convert == 0) { /* 2: mp_store_migrate() */
@@ -456,7 +458,9 @@ int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char
     store->archive = true;
     if (convert != 0 && convert < MP_STORE_FORMAT_LANGS)
         return mp_store_migrate_lang(store, convert, what, err, errcap);
-    return convert != 0 ? mp_store_migrate_told(store, convert, what, err, errcap) : MP_OK;
+    if (convert != 0 && convert < MP_STORE_FORMAT_TOLD)
+        return mp_store_migrate_told(store, convert, what, err, errcap);
+    return convert != 0 ? mp_store_migrate_convs(store, convert, what, err, errcap) : MP_OK;
 }
 
 int mp_store_backend_key_cmp(const unsigned char *a, size_t alen, const unsigned char *b,

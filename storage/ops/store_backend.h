@@ -7,7 +7,7 @@
  * backend (store_lmdb.c, store_mem.c) knows nothing of users, facts or jobs.
  * Model: redis's ae.c over ae_epoll.c and ae_kqueue.c.
  *
- * The records, format version 11 (the encodings are codec.c's). P below is
+ * The records, format version 12 (the encodings are codec.c's). P below is
  * a user's prefix: u16be length | physical user key. T(x) is a tag: u8
  * length | x in a clear store; u8 16 | the first 16 bytes of
  * HMAC-SHA256(index key, x) in a sealed one (mp_store_backend_tag), so
@@ -26,7 +26,10 @@
  *                          words by language); versions 3 to 10 get
  *                          their told records (mp_store_migrate_told),
  *                          in the same transaction as the rest of their
- *                          conversion; another version refuses to
+ *                          conversion; versions 2 to 11 get their
+ *                          conversations split in two records each
+ *                          (mp_store_migrate_convs for 11, with the rest
+ *                          of the conversion for the others); another version refuses to
  *                          open (MP_EIO, the reason in err), so that an
  *                          older memproxy refuses a newer store instead of
  *                          failing on its records; a missing one marks a
@@ -97,11 +100,13 @@
  *   sides    P | T(u64be print) -> an instruction block of a side request
  *                        the user's client sent: u64 print | u8 kind |
  *                        i64 at_ms (every process loads them all)
- *   convs    P | u8 0 | 32-byte conversation key -> a conversation's state:
- *                        its head and its last question's tail (codec.h:
- *                        mp_codec_put_conv); P | u8 1 | 32-byte client id
- *                        key -> the beginnings it was seen with
- *                        (store_conv.c). Format 10
+ *   convs    P | u8 0 | 32-byte conversation key -> a conversation's head
+ *                        (codec.h: mp_codec_put_conv_head); P | u8 2 |
+ *                        the same key -> its last question's tail and when
+ *                        it was last written (mp_codec_put_conv_tail):
+ *                        format 12, one record of both before; P | u8 1 |
+ *                        32-byte client id key -> the beginnings it was
+ *                        seen with (store_conv.c). Format 10
  *   told     P | T(fact key) | u64be first seq -> a turn that told a value of
  *                        the fact, current, superseded or kept out
  *                        (store_told.h; codec.h: u64 last seq | u64 the
@@ -169,12 +174,14 @@
 
 struct mp_terms;
 
-/* 11: the told records (what erasure follows) and the history entries'
+/* 12: a conversation's head and tail in two records (store_conv.c);
+ * 11: the told records (what erasure follows) and the history entries'
  * reason; 10: recognition's tables (prints, layouts, turns, sides) and the
  * history's actor client_text; 9: a user record may carry its facts stamp
  * (codec.h); 8: the messages' languages, the index by language (a store of
  * 3 to 7 is indexed again) */
-#define MP_STORE_FORMAT_VERSION  11u
+#define MP_STORE_FORMAT_VERSION  12u
+#define MP_STORE_FORMAT_TOLD     11u
 #define MP_STORE_FORMAT_LANGS    8u
 #define MP_STORE_FORMAT_STAMP    9u
 #define MP_STORE_PHYS_USER_MAX   MP_USER_KEY_MAX /* a hashed key (1 + 16 + 32) is shorter */
@@ -376,6 +383,14 @@ int mp_store_migrate(struct mp_store *store, const char *what, char *err, size_t
  * MP_EIO with a reason in err. */
 int mp_store_migrate_told(struct mp_store *store, uint32_t from, const char *what, char *err,
                           size_t errcap);
+
+/* Splits every conversation record of a store of format version from (11:
+ * this format's records but those) into head and tail records
+ * (migrate_conv.h), and writes this format's number, in one write
+ * transaction. mp_store_backend_attach() calls it. MP_OK; MP_EIO with a
+ * reason in err. */
+int mp_store_migrate_convs(struct mp_store *store, uint32_t from, const char *what, char *err,
+                           size_t errcap);
 
 /* Converts a store of format version from (3 to 7: this format but the
  * messages' languages, the terms of the index, and for 3 to 5 the heads

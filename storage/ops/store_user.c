@@ -12,6 +12,7 @@
 #include "status.h"
 
 #include "ops/store_user.h"
+#include "ops/store_conv.h"
 
 static int be_get(struct mp_ops_ctx *w, enum mp_store_table t, const void *k, size_t klen,
                   const unsigned char **v, size_t *vn)
@@ -41,9 +42,10 @@ int mp_ops_get_plain(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned
 /* ---- the loaded user ---- */
 
 /* The loaded user's conversations (MP_TABLE_CONVS, store_conv.c) lose
- * their heads when a person's change moved the memory epoch: what they
- * hold may be erased or no longer true. Each becomes a tombstone (no
- * head, no text), which tells the next turn its head is built again. */
+ * their heads and tails when a person's change moved the memory epoch:
+ * what they hold may be erased or no longer true. Each becomes a
+ * tombstone (no head, no tail, no text), which tells the next turn its
+ * head is built again. */
 struct conv_keys {
     unsigned char (*k)[MP_STORE_KEY_MAX];
     size_t *klen;
@@ -80,10 +82,6 @@ static int clear_convs(struct mp_ops_ctx *w)
                            .cap = CONV_CLEAR_MAX,
                            .after = p};
     int rc = ck.k != NULL && ck.klen != NULL ? MP_OK : MP_ENOMEM;
-    struct mp_store_conv tomb = {
-        .cleared = true, .built_ms = w->meta.updated_at_ms, .written_ms = w->meta.updated_at_ms};
-    unsigned char v[MP_CODEC_CONV_TOMB_MAX];
-    size_t vn = mp_codec_put_conv(v, &tomb);
     /* pass after pass from the last key cleared, until one finds less
        than it can take: every record of the user, however many */
     for (bool more = rc == MP_OK; more;) {
@@ -91,7 +89,7 @@ static int clear_convs(struct mp_ops_ctx *w)
         rc = w->s->be->scan(w->txn, MP_TABLE_CONVS, p, ck.after_len > 0 ? ck.after_len : plen, plen,
                             on_conv_key, &ck);
         for (size_t i = 0; rc == MP_OK && i < ck.n; i++)
-            rc = mp_store_backend_put(w->txn, MP_TABLE_CONVS, ck.k[i], ck.klen[i], v, vn);
+            rc = mp_ops_clear_conv(w, ck.k[i], ck.klen[i], w->meta.updated_at_ms);
         more = rc == MP_OK && ck.n == ck.cap;
         if (more) {
             memcpy(p, ck.k[ck.n - 1], ck.klen[ck.n - 1]);

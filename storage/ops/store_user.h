@@ -49,8 +49,9 @@ struct mp_ops_ctx {
 };
 
 /* The kinds of MP_TABLE_CONVS's records (store_conv.c): P | kind | key. */
-#define MP_OPS_CONV_STATE 0 /* a conversation's head and tail */
+#define MP_OPS_CONV_STATE 0 /* a conversation's head */
 #define MP_OPS_CONV_LEADS 1 /* a client id's beginnings */
+#define MP_OPS_CONV_TAIL  2 /* a conversation's tail and written_ms (every head has one) */
 
 /* The physical user key inside w->prefix. */
 #define MP_OPS_PHYS(w)     ((w)->prefix + 2)

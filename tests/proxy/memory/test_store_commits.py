@@ -11,6 +11,7 @@ together wait behind the first one whatever the machine's speed.
 
 import json
 import os
+import subprocess
 import sys
 import threading
 
@@ -32,6 +33,36 @@ def commits(proxy):
     return proxy.metric('memproxy_storage_commits_total')
 
 
+def profile_user(case, user):
+    """user with FACTS facts set through the user API, the memory worker idle."""
+    for i in range(FACTS):
+        body = json.dumps({'value': 'value number %d of the profile' % i}).encode()
+        r = case.proxy.request('PUT', '/v1/memory/entities/fact_%d' % i,
+                               [('X-User-Id', user), ('Content-Type', 'application/json')], body)
+        case.assertEqual(r.status, 200, r)
+    mh.wait_idle(case.proxy)
+    return user
+
+
+def conv_records(proxy, user):
+    """The user's records of the convs table of the running memproxy's LMDB
+    store (clear), as mdb_dump reads them beside it: {(kind, conversation
+    key): stored bytes}, kind 0 a head record, 2 a tail record
+    (storage/ops/store_conv.c)."""
+    path = proxy.sections['storage']['path']
+    out = subprocess.run(['mdb_dump', '-s', 'convs', path], capture_output=True, text=True,
+                         check=True).stdout.split('\n')
+    body = out[out.index('HEADER=END') + 1:]
+    tag, recs = user.encode().hex(), {}
+    for k, v in zip(body[0::2], body[1::2]):
+        if not k.startswith(' '):
+            break  # DATA=END
+        key = bytes.fromhex(k.strip())
+        if tag in key.hex() and len(key) > 33:
+            recs[(key[-33], key[-32:])] = bytes.fromhex(v.strip())
+    return recs
+
+
 class ReadsCommitNothing(mh.MemCase):
     """A user whose profile was set through the user API, read again and
     again: memory is injected every time and the store is never written
@@ -40,14 +71,7 @@ class ReadsCommitNothing(mh.MemCase):
     PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'hybrid'}, 'storage': {'sync': 'full'}}
 
     def profile_user(self):
-        user = mh.uid('rd')
-        for i in range(FACTS):
-            body = json.dumps({'value': 'value number %d of the profile' % i}).encode()
-            r = self.proxy.request('PUT', '/v1/memory/entities/fact_%d' % i,
-                                   [('X-User-Id', user), ('Content-Type', 'application/json')], body)
-            self.assertEqual(r.status, 200, r)
-        mh.wait_idle(self.proxy)
-        return user
+        return profile_user(self, mh.uid('rd'))
 
     def test_repeated_reads_write_once_then_never(self):
         user = self.profile_user()
@@ -109,6 +133,41 @@ class ReadsCommitNothing(mh.MemCase):
         mh.wait_idle(self.proxy)
         self.assertEqual(commits(self.proxy), before, 'a read-mode user or a client task wrote')
         self.assertEqual(mh.get_memory(self.proxy, user)['buffer'], [])
+
+
+class HeadsWrittenOnce(mh.MemCase):
+    """A conversation's turns under its kept head write the tail of their
+    question alone: the head record stays the bytes it was (its random
+    stamp would change with a write), the tail record changes."""
+
+    PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'hybrid'}}
+
+    def test_a_turn_under_a_kept_head_writes_no_head_record(self):
+        user = profile_user(self, mh.uid('hw'))
+        history = [{'role': 'system', 'content': 'You are a helpful assistant.'}]
+        snaps, reused = [], []
+        for i, q in enumerate(['Tell me about value number 3.', 'And value number 7?',
+                               'What about value number 11?', 'And value number 19?']):
+            history = history + [{'role': 'user', 'content': q}]
+            s = send(self.proxy, user, history)
+            self.assertOK(s)
+            self.injection(s)
+            mh.wait_idle(self.proxy)
+            history = history + [{'role': 'assistant', 'content': mh.REPLY}]
+            snaps.append(conv_records(self.proxy, user))
+            reused.append(self.proxy.metric('memproxy_conversation_heads_total',
+                                            result='reused') or 0)
+        # the third and fourth turns reuse the head the second one kept
+        # (the first's, taken over under the conversation's own key)
+        self.assertEqual(reused[3] - reused[1], 2)
+        heads = {k: v for k, v in snaps[1].items() if k[0] == 0}
+        for later in snaps[2:]:
+            for k, v in heads.items():
+                self.assertEqual(later.get(k), v, 'a turn under a kept head wrote its head record')
+        tails = [{k: v for k, v in snap.items() if k[0] == 2} for snap in snaps[1:]]
+        self.assertTrue(all(tails), 'no tail record')
+        for a, b in zip(tails, tails[1:]):
+            self.assertNotEqual(a, b, 'the new question\'s tail was not written')
 
 
 class GroupCommit(mh.MemCase):

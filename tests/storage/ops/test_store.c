@@ -1327,11 +1327,11 @@ static struct mp_store *reopened_as(const char *format, unsigned char *before, s
     ck_assert_int_eq(mp_store_open_lmdb(&fx_opts, &store, err, sizeof(err)), MP_OK);
     unsigned char v[4];
     ck_assert_uint_eq(raw_get("meta", "format", 6, v, sizeof(v)), 4);
-    ck_assert_mem_eq(v, "\x0b\x00\x00\x00", 4);
+    ck_assert_mem_eq(v, "\x0c\x00\x00\x00", 4);
     return store;
 }
 
-/* Format 3's to 7's records are format 11's but the messages' languages
+/* Format 3's to 7's records are format 12's but the messages' languages
  * and the index's terms (a format-3 user record merely lacks the term
  * filter, codec.h; format 4's postings lack their item's length, index.h;
  * format 5 has no heads, heads.h; format 6's messages no conversation,
@@ -1353,12 +1353,12 @@ START_TEST(test_store_lmdb_formats_3_to_7_open_as_format_8)
 }
 END_TEST
 
-/* Format 8's records are format 11's but that a user record may carry its
+/* Format 8's records are format 12's but that a user record may carry its
  * facts stamp (and recognition's tables and the told records start
- * empty): opening one writes the told records its facts and history say
+ * empty; it has no conversations): opening one writes the told records its facts and history say
  * (none here) and the number, no other record again (a fact write stamps
  * its user record). */
-START_TEST(test_store_lmdb_format_8_opens_as_format_11_untouched)
+START_TEST(test_store_lmdb_format_8_opens_as_format_12_untouched)
 {
     static unsigned char before[4096], after[4096];
     size_t n = 0;
@@ -1382,13 +1382,13 @@ START_TEST(test_store_lmdb_future_format_is_refused)
     struct mp_store *store = fx_open_backend(LMDB);
     mp_store_free(store);
     struct raw r = raw_begin(0);
-    raw_put(r, "meta", "format", 6, "\x0c\x00\x00\x00", 4); /* this build writes 11 */
+    raw_put(r, "meta", "format", 6, "\x0d\x00\x00\x00", 4); /* this build writes 12 */
     raw_end(r);
     char err[256] = "";
     store = NULL;
     ck_assert_int_eq(mp_store_open_lmdb(&fx_opts, &store, err, sizeof(err)), MP_EIO);
     ck_assert_ptr_null(store);
-    ck_assert_msg(strstr(err, "version 12") != NULL && strstr(err, fx_dir) != NULL, "err: %s", err);
+    ck_assert_msg(strstr(err, "version 13") != NULL && strstr(err, fx_dir) != NULL, "err: %s", err);
     fx_remove_dir();
 }
 END_TEST
@@ -1537,7 +1537,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_store_lmdb_map_grows_on_demand);
     tcase_add_test(tc, test_store_lmdb_full_map_at_cap_is_etoobig_and_writes_nothing);
     tcase_add_test(tc, test_store_lmdb_formats_3_to_7_open_as_format_8);
-    tcase_add_test(tc, test_store_lmdb_format_8_opens_as_format_11_untouched);
+    tcase_add_test(tc, test_store_lmdb_format_8_opens_as_format_12_untouched);
     tcase_add_test(tc, test_store_lmdb_future_format_is_refused);
     tcase_add_test(tc, test_store_lmdb_corrupt_user_record_is_eio);
     tcase_add_test(tc, test_store_lmdb_corrupt_job_and_history_are_eio);

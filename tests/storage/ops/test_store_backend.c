@@ -280,7 +280,7 @@ START_TEST(test_backend_store_ops_leave_the_records_of_the_format)
     begin(s, false, &txn);
     ck_assert_int_eq(s->be->get(&txn, MP_TABLE_META, K("format"), &v, &n), MP_OK);
     ck_assert_uint_eq(n, 4);
-    ck_assert_mem_eq(v, "\x0b\x00\x00\x00", 4);
+    ck_assert_mem_eq(v, "\x0c\x00\x00\x00", 4);
     ck_assert_int_eq(s->be->get(&txn, MP_TABLE_META, K("next_job"), &v, &n), MP_OK);
     ck_assert_uint_eq(n, 8);
     ck_assert_mem_eq(v, "\x02\0\0\0\0\0\0\0", 8);

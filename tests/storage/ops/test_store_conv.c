@@ -277,7 +277,7 @@ START_TEST(test_conv_a_store_of_format_6_opens_as_format_8)
     set_format(s, 6);
     s = fx_reopen(s, which);
     ck_assert_uint_eq(fx_format(s), MP_STORE_FORMAT_VERSION);
-    ck_assert_uint_eq(MP_STORE_FORMAT_VERSION, 11);
+    ck_assert_uint_eq(MP_STORE_FORMAT_VERSION, 12);
     reads_are(s, "dee", &w, 4, 4);
     turn(s, "dee", 3, CONV_B, MP_CONVID_CLIENT, 30, &w);
     s = fx_reopen(s, which);

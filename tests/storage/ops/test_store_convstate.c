@@ -13,7 +13,6 @@
 #include "status.h"
 #include "ops/store.h"
 #include "store_fixture.h"
-#include "wire/wire.h"
 
 Suite *mp_test_suite(void);
 
@@ -26,7 +25,6 @@ Suite *mp_test_suite(void);
 #define HEAD_TEXT                                                                                  \
     "Profile: Zo\xc3\xab rows in Troms\xc3\xb8 \xe2\x80\x94 \xe6\x9d\xb1\xe4\xba\xac \xff qvxhead"
 #define HEAD_CANARY "qvxhead"
-#define PICK_TEXT   "an older kayak turn \xc3\xa5"
 
 /* A conversation key of one byte c, repeated. */
 static const unsigned char *conv_key(unsigned char k[MP_STORE_CONV_KEY_LEN], unsigned char c)
@@ -35,16 +33,13 @@ static const unsigned char *conv_key(unsigned char k[MP_STORE_CONV_KEY_LEN], uns
     return k;
 }
 
-/* A record and the arrays it borrows; filled in place (picks point into
- * pick_text), never copied. */
+/* A record and the arrays it borrows; filled in place, never copied. */
 struct rec {
     struct mp_store_conv c;
     uint32_t facts[3];
     struct mp_inject_past past[2];
     uint32_t tail_facts[1];
     struct mp_inject_past tail_past[1];
-    struct mp_wire_pick picks[2];
-    char pick_text[64];
 };
 
 /* A record of text with a head of every field and no tail. */
@@ -74,7 +69,7 @@ static void bare_rec(struct rec *r, const char *text)
     r->c.head.budget_tokens = 3000000000u;
 }
 
-/* bare_rec() with a tail: its part's flags the head's reversed, two picks. */
+/* bare_rec() with a tail: its part's flags the head's reversed. */
 static void full_rec(struct rec *r, const char *text)
 {
     bare_rec(r, text);
@@ -98,15 +93,6 @@ static void full_rec(struct rec *r, const char *text)
     p->budget_tokens = 1;
     r->c.tail.anchor_hash = 0xfeedfacecafebeefull;
     r->c.tail.anchor_at = (size_t)1 << 40;
-    memcpy(r->pick_text, PICK_TEXT "ok", sizeof(PICK_TEXT "ok"));
-    r->picks[0] = (struct mp_wire_pick){
-        .role = MP_ROLE_USER, .text = r->pick_text, .len = strlen(PICK_TEXT), .cut = true};
-    r->picks[1] = (struct mp_wire_pick){.role = MP_ROLE_ASSISTANT,
-                                        .text = r->pick_text + strlen(PICK_TEXT),
-                                        .len = 2,
-                                        .cut = false};
-    r->c.tail.picks = r->picks;
-    r->c.tail.npicks = 2;
 }
 
 /* PUT_CONV of rec under key for user at now: fx_apply1()'s answer, the
@@ -215,13 +201,7 @@ static void conv_is(struct mp_store *s, const char *user, const unsigned char *k
         head_is(&t->part, &w->part);
         ck_assert_uint_eq(t->anchor_hash, w->anchor_hash);
         ck_assert_uint_eq(t->anchor_at, w->anchor_at);
-        ck_assert_uint_eq(t->npicks, w->npicks);
-        for (size_t i = 0; i < w->npicks; i++) {
-            ck_assert_int_eq(t->picks[i].role, w->picks[i].role);
-            ck_assert_int_eq(t->picks[i].cut, w->picks[i].cut);
-            ck_assert_uint_eq(t->picks[i].len, w->picks[i].len);
-            ck_assert_mem_eq(t->picks[i].text, w->picks[i].text, w->picks[i].len);
-        }
+        ck_assert_uint_eq(t->npicks, 0); /* no tail keeps replayed messages */
     } else {
         ck_assert_uint_eq(got.tail.npicks, 0);
         ck_assert_uint_eq(got.tail.part.len, 0);
@@ -263,10 +243,11 @@ static void make_user(struct mp_store *s, const char *user, uint8_t idem, int64_
     ck_assert_int_eq(fx_turn(s, user, strlen(user), idem, "hello there", "hi", at, at), MP_OK);
 }
 
-/* The bytes a record takes in a store in clear. */
+/* The bytes a conversation takes in a store in clear: its head and tail
+ * records. */
 static size_t rec_bytes(const struct mp_store_conv *c)
 {
-    return mp_codec_put_conv(NULL, c);
+    return mp_codec_put_conv_head(NULL, c) + mp_codec_put_conv_tail(NULL, c, 0);
 }
 
 /* ---- 1. a record as written ---- */

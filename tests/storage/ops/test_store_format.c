@@ -569,7 +569,7 @@ START_TEST(test_format_v6_clear_store_opens_as_v8_and_reads_as_before)
     struct mp_store *cur;
     struct mp_store *fix =
         fixture_as_current("format6/clear", NULL, clear6_secret, mine, old, &cur);
-    format_is("\x0b\x00\x00\x00");
+    format_is("\x0c\x00\x00\x00");
     mp_store_free(fix);
     mp_store_free(cur);
     /* not the heads: the conversion to format 8 builds them from the index
@@ -596,7 +596,7 @@ START_TEST(test_format_v6_sealed_store_opens_as_v8_and_reads_as_before)
     struct mp_store *cur;
     struct mp_store *fix =
         fixture_as_current("format6/sealed", &fx_key_a, sealed6_secret, mine, old, &cur);
-    format_is("\x0b\x00\x00\x00");
+    format_is("\x0c\x00\x00\x00");
     uint64_t first = turn_in_conversation(fix, 0x0123456789abcdefull);
     reads_conversation(fix, 0x0123456789abcdefull, first);
     fix = fx_reopen(fix, LMDB);

@@ -345,7 +345,7 @@ START_TEST(test_heads_built_for_a_store_of_format_5)
     size_t n;
     ck_assert_int_eq(store->be->begin(store, false, &txn), MP_OK);
     ck_assert_int_eq(store->be->get(&txn, MP_TABLE_META, "format", 6, &v, &n), MP_OK);
-    ck_assert_mem_eq(v, "\x0b\x00\x00\x00", 4);
+    ck_assert_mem_eq(v, "\x0c\x00\x00\x00", 4);
     store->be->end(&txn, false);
     ck_assert_uint_gt(head_records(store, U("cy")), 0);
     ck_assert_uint_ge(check_words(store, U("cy"), MP_CODEC_KIND_MESSAGE), 2);

@@ -328,8 +328,8 @@ static void converted_store_holds(struct mp_store *s)
     uint32_t want[MP_LANG_COUNT] = {0}, many[MP_LANG_COUNT];
     want[MP_LANG_EN] = want[MP_LANG_ZH] = want[MP_LANG_JA] = 1;
     want[MP_LANG_RU] = want[MP_LANG_DE] = want[MP_LANG_AR] = 1;
-    ck_assert_uint_eq(fx_format(s), 11);
-    ck_assert_uint_eq(MP_STORE_FORMAT_VERSION, 11);
+    ck_assert_uint_eq(fx_format(s), 12);
+    ck_assert_uint_eq(MP_STORE_FORMAT_VERSION, 12);
     langs_stored(s);
     tally_is(s, want);
     tally_of(s, U("many"), many);
@@ -362,7 +362,7 @@ START_TEST(test_lang_format7_lmdb_converts_at_open)
         fx_open_fixture(dir, _i == 0 ? "clear" : "sealed", _i == 0 ? NULL : &fx_key_a);
     converted_store_holds(s);
     s = fx_reopen(s, LMDB);
-    ck_assert_uint_eq(fx_format(s), 11);
+    ck_assert_uint_eq(fx_format(s), 12);
     langs_stored(s);
     fx_close_backend(s, LMDB);
 }
@@ -378,7 +378,7 @@ START_TEST(test_lang_format7_pg_converts_at_open)
     s = fx_reopen(s, PG);
     converted_store_holds(s);
     s = fx_reopen(s, PG);
-    ck_assert_uint_eq(fx_format(s), 11);
+    ck_assert_uint_eq(fx_format(s), 12);
     fx_close_backend(s, PG);
 }
 END_TEST

@@ -62,8 +62,8 @@ static const char *fact_of(struct mp_usermem *um, const char *key)
  * then (each erases what the next does not read). */
 static void erasure_follows_the_old_records(struct mp_store *s)
 {
-    ck_assert_uint_eq(fx_format(s), 11);
-    ck_assert_uint_eq(MP_STORE_FORMAT_VERSION, 11);
+    ck_assert_uint_eq(fx_format(s), 12);
+    ck_assert_uint_eq(MP_STORE_FORMAT_VERSION, 12);
 
     /* moves: the superseded Paris turn (archived only) goes with Porto's */
     static const uint64_t paris[] = {1, 2}, tea[] = {3, 4}, porto[] = {5, 6};
@@ -116,7 +116,7 @@ START_TEST(test_told_format10_lmdb_converts_at_open)
         fx_open_fixture(dir, _i == 0 ? "clear" : "sealed", _i == 0 ? NULL : &fx_key_a);
     erasure_follows_the_old_records(s);
     s = fx_reopen(s, LMDB);
-    ck_assert_uint_eq(fx_format(s), 11);
+    ck_assert_uint_eq(fx_format(s), 12);
     fx_close_backend(s, LMDB);
 }
 END_TEST
@@ -129,7 +129,7 @@ START_TEST(test_told_format10_pg_converts_at_open)
     s = fx_reopen(s, PG);
     erasure_follows_the_old_records(s);
     s = fx_reopen(s, PG);
-    ck_assert_uint_eq(fx_format(s), 11);
+    ck_assert_uint_eq(fx_format(s), 12);
     fx_close_backend(s, PG);
 }
 END_TEST
