@@ -1,37 +1,25 @@
 /* The PostgreSQL backend: store_backend.h's primitives as statements on
- * one table (store_pg.h), over a bounded pool of connections. A
- * transaction takes a connection at begin and gives it back at end; a
- * connection found broken is closed and replaced by the next begin, so a
- * restarted server is picked up again without a restart of memproxy.
+ * one table (store_pg.h), over a pool of connections (store_pg_pool.h): a
+ * transaction takes a connection at begin and gives it back at end.
+ *
+ *   read txn ──> BEGIN; the hinted user's rows (store_pg_ucache.h); COMMIT
+ *   write txn ─> BEGIN + hinted users' snapshots (store_pg_wcache.h) ─┐
+ *                puts (store_pg_batch.h), deletes: queued, no wait    ├ pipe
+ *                changed users' snapshots (store_pg_touched.h), COMMIT┘
  *
  * Values a get hands out stay in their PGresult until the next put or del
  * of the transaction, or its end (the contract's lifetime). A scan reads
  * the range in batches, ordered by key, so a callback that stops early
- * costs one batch.
- *
- * Round trips: every statement is prepared once per connection (no parse
- * or plan per request). A write transaction runs in pipeline mode
- * (store_pg_pipe.h): BEGIN, puts (gathered into one statement:
- * store_pg_batch.h) and range deletes wait for nothing and travel with the
- * next statement whose rows are needed. The op layer
- * names the apply's users up front (hint_user): their snapshots come in
- * that first round trip, and reads of their records are answered from the
- * transaction's copy (store_pg_wcache.h), which also packs their new
- * snapshots; those go with COMMIT, in one more round trip. A user without
- * a full snapshot is read statement by statement, its rows read again at
- * the end. A read transaction runs one statement at a time.
- *
- * The file is long (about 1,100 lines) because the write path's state
- * (pipe, copies, hints, touched users) lives in struct pg_txn with the
- * read path's: splitting it needs that struct in a header of its own. */
+ * costs one batch. A write transaction runs in pipeline mode
+ * (store_pg_pipe.h): what needs no answer travels with the next statement
+ * that waits. A user without a full snapshot is read statement by
+ * statement, its rows read again at the end. */
 #include "pg/store_pg.h"
 
 #include "pg/pq_lib.h"
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "format/codec.h"
 #include "ops/store.h"
@@ -40,34 +28,17 @@
 #include "pg/store_pg_batch.h"
 #include "pg/store_pg_conn.h"
 #include "pg/store_pg_pipe.h"
+#include "pg/store_pg_pool.h"
+#include "pg/store_pg_touched.h"
+#include "pg/store_pg_ucache.h"
 #include "pg/store_pg_usnap.h"
 #include "pg/store_pg_wcache.h"
 
-#define SCAN_BATCH   "256"
-#define ATTACH_LOCK  "7882829859807852666" /* the schema lock's key + 1 */
 #define POOL_MAX_CAP 1024
 
 struct pg_store {
     struct mp_store base;
-    char *conninfo; /* owned; never logged */
-    pthread_mutex_t mu;
-    pthread_cond_t freed;
-    PGconn **idle; /* connections not in a transaction */
-    size_t nidle, nopen, max;
-    int64_t retry_at_ms; /* no new connection before this (monotonic), after a failed one */
-    int64_t backoff_ms;  /* the wait after the next failure: 100 ms doubling to 5 s */
-    char hint_sql[MP_PG_USER_SQL_MAX];   /* pg_hint_user's statement */
-    char usnap_sql[MP_PG_USNAP_SQL_MAX]; /* S_USNAP_ROWS */
-};
-
-/* A read transaction's copy of one user's records of the tables a request
- * reads (pg_hint_user), so that a request costs about one round trip: the
- * rows (t, k, v) ordered by t and k, and where each table's run starts. */
-struct user_cache {
-    PGresult *res; /* NULL: no cache */
-    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
-    size_t plen;
-    int first[MP_TABLE_COUNT], count[MP_TABLE_COUNT];
+    struct mp_pg_pool pool; /* store_pg_pool.h */
 };
 
 /* A write transaction's user whose snapshot is asked for (hint_write()),
@@ -79,22 +50,14 @@ struct hint {
 };
 #define HINTS_MAX 32
 
-/* A user whose snapshot the transaction must rebuild before it commits. */
-struct touched {
-    unsigned char part[MP_STORE_USER_PREFIX_MAX];
-    size_t plen;
-    bool deleted; /* a row of it was deleted: the user may fit a snapshot again */
-};
-
 struct pg_txn {
     struct mp_pg_pipe pipe;       /* a write transaction's (pipe.conn NULL: a read) */
     struct mp_pg_wcache wc;       /* a write transaction's users (store_pg_wcache.h) */
     struct mp_pg_batch batch;     /* its puts not yet queued (store_pg_batch.h) */
-    struct user_cache cache;      /* a read transaction's user */
+    struct mp_pg_ucache cache;    /* a read transaction's user (store_pg_ucache.h) */
     struct hint hints[HINTS_MAX]; /* asked, not yet in wc */
     size_t nhints;
-    struct touched *touched; /* users whose snapshot rows it changed */
-    size_t ntouched, touched_cap;
+    struct mp_pg_touched touched; /* users whose snapshot rows it changed */
     PGconn *conn;
     PGresult **held; /* results whose bytes a get handed out */
     size_t nheld, cap;
@@ -113,172 +76,6 @@ struct pg_txn {
 static struct pg_store *pg_of(const struct mp_store *s)
 {
     return (struct pg_store *)s;
-}
-
-/* ---- the pool ---- */
-
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The statements every connection of the pool prepares once, by index:
- * $1 is the table (smallint), the rest bytea; the last two are the store's
- * own (hint_sql, usnap_sql). */
-enum stmt {
-    S_GET,
-    S_PUT,
-    S_PUT_MANY,
-    S_DEL,
-    S_DEL_RANGE,
-    S_SCAN_RANGE,      /* from $2 (included) below $3 */
-    S_SCAN_RANGE_NEXT, /* after $2, below $3 */
-    S_SCAN_FROM,       /* from $2 (included) */
-    S_SCAN_FROM_NEXT,  /* after $2 */
-    S_USNAP_PUT,
-    S_USNAP_DEL,
-    S_USNAP_GET,
-    S_HINT,
-    S_USNAP_ROWS,
-    S_COUNT
-};
-
-static const char *const stmt_names[S_COUNT] = {
-    [S_GET] = "mp_get",
-    [S_PUT] = "mp_put",
-    [S_PUT_MANY] = "mp_put_many",
-    [S_DEL] = "mp_del",
-    [S_DEL_RANGE] = "mp_del_range",
-    [S_SCAN_RANGE] = "mp_scan_r",
-    [S_SCAN_RANGE_NEXT] = "mp_scan_r_next",
-    [S_SCAN_FROM] = "mp_scan_f",
-    [S_SCAN_FROM_NEXT] = "mp_scan_f_next",
-    [S_USNAP_PUT] = "mp_usnap_put",
-    [S_USNAP_DEL] = "mp_usnap_del",
-    [S_USNAP_GET] = "mp_usnap_get",
-    [S_HINT] = "mp_hint_user",
-    [S_USNAP_ROWS] = "mp_usnap_rows",
-};
-
-#define T_B                                                                                        \
-    {                                                                                              \
-        MP_PG_OID_INT2, MP_PG_OID_BYTEA, MP_PG_OID_BYTEA, MP_PG_OID_BYTEA                          \
-    }
-#define B_B                                                                                        \
-    {                                                                                              \
-        MP_PG_OID_BYTEA, MP_PG_OID_BYTEA                                                           \
-    }
-static const struct {
-    const char *sql; /* NULL: the store's */
-    int n;
-    Oid types[4];
-} stmts[S_COUNT] = {
-    [S_GET] = {"SELECT v FROM mp_kv WHERE t = $1 AND k = $2", 2, T_B},
-    [S_PUT] = {"INSERT INTO mp_kv (t, k, part, v) VALUES ($1, $2, $3, $4) "
-               "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v",
-               4, T_B},
-    [S_PUT_MANY] = {MP_PG_BATCH_SQL,
-                    4,
-                    {MP_PG_OID_INT2_ARRAY, MP_PG_OID_BYTEA_ARRAY, MP_PG_OID_BYTEA_ARRAY,
-                     MP_PG_OID_BYTEA_ARRAY}},
-    [S_DEL] = {"DELETE FROM mp_kv WHERE t = $1 AND k = $2", 2, T_B},
-    [S_DEL_RANGE] = {"DELETE FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3", 3, T_B},
-    [S_SCAN_RANGE] = {"SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3 "
-                      "ORDER BY k LIMIT " SCAN_BATCH,
-                      3, T_B},
-    [S_SCAN_RANGE_NEXT] = {"SELECT k, v FROM mp_kv WHERE t = $1 AND k > $2 AND k < $3 "
-                           "ORDER BY k LIMIT " SCAN_BATCH,
-                           3, T_B},
-    [S_SCAN_FROM] = {"SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 ORDER BY k LIMIT " SCAN_BATCH,
-                     2, T_B},
-    [S_SCAN_FROM_NEXT] = {"SELECT k, v FROM mp_kv WHERE t = $1 AND k > $2 ORDER BY k "
-                          "LIMIT " SCAN_BATCH,
-                          2, T_B},
-    [S_USNAP_PUT] = {MP_PG_USNAP_PUT_SQL, 2, B_B},
-    [S_USNAP_DEL] = {MP_PG_USNAP_DELETE_SQL, 1, B_B},
-    [S_USNAP_GET] = {"SELECT v FROM mp_usnap WHERE part = $1", 1, B_B},
-    [S_HINT] = {NULL, 1, B_B},
-    [S_USNAP_ROWS] = {NULL, 2, {MP_PG_OID_BYTEA, MP_PG_OID_BOOL}},
-};
-#undef T_B
-#undef B_B
-
-/* A new connection's prepared statements. */
-static bool prepare_conn(const struct pg_store *s, PGconn *c)
-{
-    bool ok = true;
-    for (int i = 0; ok && i < S_COUNT; i++) {
-        const char *sql = i == S_HINT         ? s->hint_sql
-                          : i == S_USNAP_ROWS ? s->usnap_sql
-                                              : stmts[i].sql;
-        PGresult *r = mp_pq.prepare(c, stmt_names[i], sql, stmts[i].n, stmts[i].types);
-        ok = mp_pq.resultStatus(r) == PGRES_COMMAND_OK;
-        mp_pq.clear(r);
-    }
-    return ok;
-}
-
-/* A connection for a transaction: an idle one, a new one while fewer than
- * max are open, else the next one given back. NULL when none can be made:
- * after a failed connect, no new one is tried for a backoff (100 ms,
- * doubling to 5 s) and callers fail at once instead of each waiting for
- * its own connect while the server is down. */
-static PGconn *take_conn(struct pg_store *s, bool *fresh)
-{
-    char err[128];
-    pthread_mutex_lock(&s->mu);
-    while (s->nidle == 0 && s->nopen >= s->max)
-        pthread_cond_wait(&s->freed, &s->mu);
-    *fresh = s->nidle == 0;
-    if (s->nidle > 0) {
-        PGconn *c = s->idle[--s->nidle];
-        pthread_mutex_unlock(&s->mu);
-        return c;
-    }
-    if (monotonic_ms() < s->retry_at_ms) {
-        pthread_mutex_unlock(&s->mu);
-        return NULL;
-    }
-    s->nopen++;
-    pthread_mutex_unlock(&s->mu);
-    PGconn *c = mp_pg_connect(s->conninfo, err, sizeof(err));
-    if (c != NULL && !prepare_conn(s, c)) {
-        mp_pq.finish(c);
-        c = NULL;
-    }
-    pthread_mutex_lock(&s->mu);
-    if (c == NULL) {
-        s->nopen--;
-        s->backoff_ms = s->backoff_ms == 0                   ? BACKOFF_MIN_MS
-                        : s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                             : s->backoff_ms * 2;
-        s->retry_at_ms = monotonic_ms() + s->backoff_ms;
-        pthread_cond_signal(&s->freed);
-    } else {
-        s->backoff_ms = 0;
-    }
-    pthread_mutex_unlock(&s->mu);
-    return c;
-}
-
-static void give_conn(struct pg_store *s, PGconn *c, bool broken)
-{
-    if (broken || mp_pq.status(c) != CONNECTION_OK || mp_pq.transactionStatus(c) != PQTRANS_IDLE) {
-        mp_pq.finish(c);
-        c = NULL;
-    }
-    pthread_mutex_lock(&s->mu);
-    if (c != NULL)
-        s->idle[s->nidle++] = c;
-    else
-        s->nopen--;
-    pthread_cond_signal(&s->freed);
-    pthread_mutex_unlock(&s->mu);
 }
 
 /* ---- statements ---- */
@@ -365,19 +162,20 @@ static int queue_puts(struct pg_txn *x)
     if (x->batch.n == 0)
         return MP_OK;
     mp_pg_batch_params(&x->batch, values, lengths);
-    int rc = mp_pg_pipe_queue(&x->pipe, stmt_names[S_PUT_MANY], 4, values, lengths, formats, NULL);
+    int rc = mp_pg_pipe_queue(&x->pipe, mp_pg_stmt_names[MP_PG_STMT_PUT_MANY], 4, values, lengths,
+                              formats, NULL);
     mp_pg_batch_reset(&x->batch);
     return rc == MP_OK ? MP_OK : pipe_failed(x);
 }
 
 /* Queues statement i in the write transaction's pipe after the puts
  * gathered before it (mp_pg_pipe_queue()): MP_OK or MP_EIO. */
-static int pipe_queue(struct pg_txn *x, enum stmt i, int n, const char *const *values,
+static int pipe_queue(struct pg_txn *x, enum mp_pg_stmt i, int n, const char *const *values,
                       const int *lengths, const int *formats, PGresult **into)
 {
     if (queue_puts(x) != MP_OK)
         return MP_EIO;
-    if (mp_pg_pipe_queue(&x->pipe, stmt_names[i], n, values, lengths, formats, into) != MP_OK)
+    if (mp_pg_pipe_queue(&x->pipe, mp_pg_stmt_names[i], n, values, lengths, formats, into) != MP_OK)
         return pipe_failed(x);
     return MP_OK;
 }
@@ -388,7 +186,7 @@ static int pipe_queue(struct pg_txn *x, enum stmt i, int n, const char *const *v
  * why). out NULL: the result is not needed; a write transaction then
  * queues the statement without waiting (a failure shows at a later
  * statement or at COMMIT). */
-static int run(struct pg_txn *x, enum stmt i, enum mp_store_table t, int nbytes,
+static int run(struct pg_txn *x, enum mp_pg_stmt i, enum mp_store_table t, int nbytes,
                const void *const *bytes, const size_t *lens, PGresult **out)
 {
     char tbuf[8];
@@ -409,7 +207,7 @@ static int run(struct pg_txn *x, enum stmt i, enum mp_store_table t, int nbytes,
         return out != NULL ? settle(x) : MP_OK;
     }
     PGresult *r =
-        mp_pq.execPrepared(x->conn, stmt_names[i], nbytes + 1, values, lengths, formats, 1);
+        mp_pq.execPrepared(x->conn, mp_pg_stmt_names[i], nbytes + 1, values, lengths, formats, 1);
     ExecStatusType st = mp_pq.resultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
         return failed(x, r);
@@ -462,8 +260,7 @@ static void hint_write(struct pg_txn *x, const unsigned char *prefix, size_t ple
     bool known = mp_pg_wcache_user(&x->wc, prefix, plen) != NULL, wrote = false;
     for (size_t i = 0; i < x->nhints; i++)
         known |= x->hints[i].plen == plen && memcmp(x->hints[i].part, prefix, plen) == 0;
-    for (size_t i = 0; i < x->ntouched; i++)
-        wrote |= x->touched[i].plen == plen && memcmp(x->touched[i].part, prefix, plen) == 0;
+    wrote = mp_pg_touched_has(&x->touched, prefix, plen);
     if (known || x->pipe.failed || x->broken)
         return;
     if (wrote) {
@@ -477,7 +274,7 @@ static void hint_write(struct pg_txn *x, const unsigned char *prefix, size_t ple
     int lengths[1] = {(int)plen}, formats[1] = {1};
     memcpy(h->part, prefix, plen);
     h->plen = plen;
-    if (pipe_queue(x, S_USNAP_GET, 1, values, lengths, formats, &h->res) != MP_OK) {
+    if (pipe_queue(x, MP_PG_STMT_USNAP_GET, 1, values, lengths, formats, &h->res) != MP_OK) {
         return;
     }
     x->nhints++;
@@ -486,7 +283,7 @@ static void hint_write(struct pg_txn *x, const unsigned char *prefix, size_t ple
 static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen)
 {
     struct pg_txn *x = txn->handle;
-    struct user_cache *c = &x->cache;
+    struct mp_pg_ucache *c = &x->cache;
     if (plen == 0 || plen > sizeof(c->prefix))
         return;
     if (txn->write) {
@@ -497,57 +294,13 @@ static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, 
         return;
     const char *values[1] = {(const char *)prefix};
     int lengths[1] = {(int)plen}, formats[1] = {1};
-    PGresult *r = mp_pq.execPrepared(x->conn, stmt_names[S_HINT], 1, values, lengths, formats, 1);
+    PGresult *r = mp_pq.execPrepared(x->conn, mp_pg_stmt_names[MP_PG_STMT_HINT], 1, values, lengths,
+                                     formats, 1);
     if (mp_pq.resultStatus(r) != PGRES_TUPLES_OK) {
         failed(x, r); /* the transaction is aborted: its next read fails as it should */
         return;
     }
-    int rows = mp_pq.ntuples(r);
-    if (rows > MP_PG_USER_ROWS) {
-        mp_pq.clear(r); /* a big user: read as needed */
-        return;
-    }
-    for (int t = 0; t < MP_TABLE_COUNT; t++)
-        c->first[t] = c->count[t] = 0;
-    for (int i = 0; i < rows; i++) {
-        int t = mp_pg_user_table_of(r, i);
-        if (t < 0) {
-            mp_pq.clear(r);
-            return;
-        }
-        if (c->count[t]++ == 0)
-            c->first[t] = i;
-    }
-    memcpy(c->prefix, prefix, plen);
-    c->plen = plen;
-    c->res = r;
-}
-
-/* Whether the cache holds key k of table t (and every record there is). */
-static bool cache_has_key(const struct user_cache *c, enum mp_store_table t, const unsigned char *k,
-                          size_t klen)
-{
-    if (c->res == NULL || !mp_pg_user_tables[t])
-        return false;
-    if (mp_store_table_shapes[t] == MP_KEY_USER)
-        return klen + 2 == c->plen && memcmp(k, c->prefix + 2, klen) == 0;
-    return klen >= c->plen && memcmp(k, c->prefix, c->plen) == 0;
-}
-
-/* The first cached row of table t whose key is >= k. */
-static int cache_lower(const struct user_cache *c, enum mp_store_table t, const unsigned char *k,
-                       size_t klen)
-{
-    int lo = c->first[t], hi = c->first[t] + c->count[t];
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (mp_store_backend_key_cmp((const unsigned char *)mp_pq.getvalue(c->res, mid, 1),
-                                     (size_t)mp_pq.getlength(c->res, mid, 1), k, klen) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    mp_pg_ucache_take(c, r, prefix, plen); /* or a big user: read as needed */
 }
 
 /* ---- the primitives ---- */
@@ -574,16 +327,16 @@ static int pg_begin(struct mp_store *store, bool write, struct mp_store_txn *txn
     /* a connection the server closed while idle (a restart closes them
        all) shows it by a readable end of file, or fails its first
        statement: the next one, until a fresh one */
-    for (size_t attempt = 0; attempt <= s->max; attempt++) {
+    for (size_t attempt = 0; attempt <= s->pool.max; attempt++) {
         bool fresh = false;
-        x->conn = take_conn(s, &fresh);
+        x->conn = mp_pg_pool_take(&s->pool, &fresh);
         if (x->conn == NULL)
             break;
         x->fresh = fresh;
         x->wc.sealed = store->sealed;
         if (!fresh &&
             (mp_pq.consumeInput(x->conn) != 1 || mp_pq.status(x->conn) != CONNECTION_OK)) {
-            give_conn(s, x->conn, true);
+            mp_pg_pool_give(&s->pool, x->conn, true);
             continue;
         }
         if (write ? start_write(x) : mp_pg_exec_ok(x->conn, READ_BEGIN)) {
@@ -593,7 +346,7 @@ static int pg_begin(struct mp_store *store, bool write, struct mp_store_txn *txn
             txn->write = write;
             return MP_OK;
         }
-        give_conn(s, x->conn, true);
+        mp_pg_pool_give(&s->pool, x->conn, true);
         x->conn = NULL;
         if (fresh)
             break;
@@ -643,29 +396,20 @@ static int pg_get(struct mp_store_txn *txn, enum mp_store_table t, const void *k
 {
     struct pg_txn *x = txn->handle;
     hints_in(x);
-    const struct user_cache *c = &x->cache;
     unsigned char part[MP_STORE_USER_PREFIX_MAX];
     const struct mp_pg_wuser *u =
         x->wc.n > 0 ? mp_pg_wcache_covering(&x->wc, t, part, part_of(t, key, klen, part)) : NULL;
     if (u != NULL)
         return mp_pg_wcache_get(u, t, key, klen, val, vlen);
-    if (cache_has_key(c, t, key, klen)) {
-        int i = cache_lower(c, t, key, klen);
-        if (i >= c->first[t] + c->count[t] ||
-            mp_store_backend_key_cmp((const unsigned char *)mp_pq.getvalue(c->res, i, 1),
-                                     (size_t)mp_pq.getlength(c->res, i, 1), key, klen) != 0)
-            return MP_NOTFOUND;
-        *val = (const unsigned char *)mp_pq.getvalue(c->res, i, 2);
-        *vlen = (size_t)mp_pq.getlength(c->res, i, 2);
-        return MP_OK;
-    }
+    if (mp_pg_ucache_covers(&x->cache, t, key, klen))
+        return mp_pg_ucache_get(&x->cache, t, key, klen, val, vlen);
     bool memo = txn->write && t == MP_TABLE_META && klen <= sizeof(x->meta_key);
     if (memo && x->meta != NULL && x->meta_klen == klen && memcmp(x->meta_key, key, klen) == 0)
         return answer(x->meta, val, vlen);
     const void *b[1] = {key};
     size_t l[1] = {klen};
     PGresult *r = NULL;
-    if (run(x, S_GET, t, 1, b, l, &r) != MP_OK)
+    if (run(x, MP_PG_STMT_GET, t, 1, b, l, &r) != MP_OK)
         return MP_EIO;
     if (memo && (x->meta == NULL || hold(x, x->meta) == MP_OK)) {
         x->meta = r; /* the one before stays valid until the next write */
@@ -684,31 +428,6 @@ static int pg_get(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     return answer(r, val, vlen);
 }
 
-/* Notes that the transaction changed a row of table t of the user part
- * (part_of()'s; plen 0: no user): its snapshot must be rebuilt before the
- * commit. */
-static int touch(struct pg_txn *x, const struct mp_store *store, enum mp_store_table t,
-                 const unsigned char *part, size_t plen, bool deleted)
-{
-    if (plen == 0 || !mp_pg_usnap_table(t, store->sealed))
-        return MP_OK;
-    for (size_t i = 0; i < x->ntouched; i++) {
-        struct touched *u = &x->touched[i];
-        if (u->plen == plen && memcmp(u->part, part, plen) == 0) {
-            u->deleted |= deleted;
-            return MP_OK;
-        }
-    }
-    if (mp_store_backend_grow(&x->touched, &x->touched_cap, x->ntouched, sizeof(*x->touched)) !=
-        MP_OK)
-        return MP_ENOMEM;
-    struct touched *u = &x->touched[x->ntouched++];
-    memcpy(u->part, part, plen);
-    u->plen = plen;
-    u->deleted = deleted;
-    return MP_OK;
-}
-
 /* Queues what a user's snapshot becomes (act, v[0..vlen)): MP_OK or
  * MP_EIO. */
 static int queue_snapshot(struct pg_txn *x, const unsigned char *part, size_t plen,
@@ -718,7 +437,7 @@ static int queue_snapshot(struct pg_txn *x, const unsigned char *part, size_t pl
     const int lengths[2] = {(int)plen, (int)vlen}, formats[2] = {1, 1};
     if (act == MP_PG_USNAP_KEEP)
         return MP_OK;
-    return pipe_queue(x, act == MP_PG_USNAP_PUT ? S_USNAP_PUT : S_USNAP_DEL,
+    return pipe_queue(x, act == MP_PG_USNAP_PUT ? MP_PG_STMT_USNAP_PUT : MP_PG_STMT_USNAP_DEL,
                       act == MP_PG_USNAP_PUT ? 2 : 1, values, lengths, formats, NULL);
 }
 
@@ -744,10 +463,10 @@ static int rebuild_some(struct pg_txn *x, size_t from, size_t to, PGresult **row
 {
     int rc = x->pipe.queued + (to - from) >= MP_PG_PIPE_QUEUE_MAX ? settle(x) : MP_OK;
     for (size_t i = from; rc == MP_OK && i < to; i++) {
-        const struct touched *u = &x->touched[i];
+        const struct mp_pg_touched_user *u = &x->touched.u[i];
         const char *values[2] = {(const char *)u->part, u->deleted ? "true" : "false"};
         const int lengths[2] = {(int)u->plen, 0}, formats[2] = {1, 0};
-        rc = pipe_queue(x, S_USNAP_ROWS, 2, values, lengths, formats, &rows[i - from]);
+        rc = pipe_queue(x, MP_PG_STMT_USNAP_ROWS, 2, values, lengths, formats, &rows[i - from]);
     }
     if (rc == MP_OK)
         rc = settle(x);
@@ -760,7 +479,7 @@ static int rebuild_some(struct pg_txn *x, size_t from, size_t to, PGresult **row
         mp_pq.clear(rows[i - from]);
         rows[i - from] = NULL;
         if (rc == MP_OK)
-            rc = queue_snapshot(x, x->touched[i].part, x->touched[i].plen, act, v, vlen);
+            rc = queue_snapshot(x, x->touched.u[i].part, x->touched.u[i].plen, act, v, vlen);
         free(v);
     }
     return rc;
@@ -775,17 +494,17 @@ static int rebuild_touched(struct pg_txn *x)
     PGresult *rows[REBUILD_BATCH] = {NULL};
     int rc = MP_OK;
     size_t left = 0;
-    for (size_t i = 0; rc == MP_OK && i < x->ntouched; i++) {
+    for (size_t i = 0; rc == MP_OK && i < x->touched.n; i++) {
         const struct mp_pg_wuser *u =
-            mp_pg_wcache_user(&x->wc, x->touched[i].part, x->touched[i].plen);
+            mp_pg_wcache_user(&x->wc, x->touched.u[i].part, x->touched.u[i].plen);
         if (u != NULL && u->covered)
             rc = snapshot_from_copy(x, u);
         else
-            x->touched[left++] = x->touched[i];
+            x->touched.u[left++] = x->touched.u[i];
     }
-    x->ntouched = left;
-    for (size_t from = 0; rc == MP_OK && from < x->ntouched; from += REBUILD_BATCH) {
-        size_t to = x->ntouched - from > REBUILD_BATCH ? from + REBUILD_BATCH : x->ntouched;
+    x->touched.n = left;
+    for (size_t from = 0; rc == MP_OK && from < x->touched.n; from += REBUILD_BATCH) {
+        size_t to = x->touched.n - from > REBUILD_BATCH ? from + REBUILD_BATCH : x->touched.n;
         rc = rebuild_some(x, from, to, rows);
     }
     return rc;
@@ -802,11 +521,11 @@ static int pg_put(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     const void *b[3] = {key, part, val};
     size_t l[3] = {klen, plen, vlen};
     struct mp_pg_wuser *u = mp_pg_wcache_covering(&x->wc, t, part, plen);
-    if (touch(x, txn->store, t, part, plen, false) != MP_OK ||
+    if (mp_pg_touched_add(&x->touched, t, txn->store->sealed, part, plen, false) != MP_OK ||
         (u != NULL && mp_pg_wcache_put(u, t, key, klen, val, vlen) != MP_OK))
         return MP_ENOMEM;
     if (x->pipe.conn == NULL)
-        return run(x, S_PUT, t, 3, b, l, NULL);
+        return run(x, MP_PG_STMT_PUT, t, 3, b, l, NULL);
     if (x->pipe.failed || x->broken)
         return MP_EIO;
     if (mp_pg_batch_add(&x->batch, (int)t, key, klen, part, plen, val, vlen) != MP_OK)
@@ -826,12 +545,12 @@ static int pg_del(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     struct mp_pg_wuser *u = mp_pg_wcache_covering(&x->wc, t, part, plen);
     if (u != NULL && mp_pg_wcache_del(u, t, key, klen) != MP_OK)
         return MP_NOTFOUND; /* known without asking */
-    if (touch(x, txn->store, t, part, plen, true) != MP_OK)
+    if (mp_pg_touched_add(&x->touched, t, txn->store->sealed, part, plen, true) != MP_OK)
         return MP_ENOMEM;
     if (u != NULL)
-        return run(x, S_DEL, t, 1, b, l, NULL); /* it is there: nothing to wait for */
+        return run(x, MP_PG_STMT_DEL, t, 1, b, l, NULL); /* it is there: nothing to wait for */
     PGresult *r = NULL;
-    if (run(x, S_DEL, t, 1, b, l, &r) != MP_OK)
+    if (run(x, MP_PG_STMT_DEL, t, 1, b, l, &r) != MP_OK)
         return MP_EIO;
     int n = atoi(mp_pq.cmdTuples(r));
     mp_pq.clear(r);
@@ -852,31 +571,14 @@ static int pg_del_prefix(struct mp_store_txn *txn, enum mp_store_table t, const 
     size_t ulen = plen <= sizeof(upper) ? mp_store_backend_prefix_end(prefix, plen, upper) : 0;
     if (partlen == 0 || ulen == 0)
         return MP_EINVAL;
-    if (touch(x, txn->store, t, part, partlen, true) != MP_OK)
+    if (mp_pg_touched_add(&x->touched, t, txn->store->sealed, part, partlen, true) != MP_OK)
         return MP_ENOMEM;
     struct mp_pg_wuser *u = mp_pg_wcache_covering(&x->wc, t, part, partlen);
     if (u != NULL)
         mp_pg_wcache_del_range(u, t, prefix, plen, upper, ulen);
     const void *b[2] = {prefix, upper};
     size_t l[2] = {plen, ulen};
-    return run(x, S_DEL_RANGE, t, 2, b, l, NULL);
-}
-
-/* A scan within the cached user's records, from memory. */
-static int cache_scan(const struct user_cache *c, enum mp_store_table t, const unsigned char *start,
-                      size_t slen, size_t plen, mp_store_scan_fn fn, void *arg)
-{
-    for (int i = cache_lower(c, t, start, slen); i < c->first[t] + c->count[t]; i++) {
-        const unsigned char *k = (const unsigned char *)mp_pq.getvalue(c->res, i, 1);
-        size_t klen = (size_t)mp_pq.getlength(c->res, i, 1);
-        if (klen < plen || memcmp(k, start, plen) != 0)
-            return MP_OK; /* past the prefix: rows are in key order */
-        int rc = fn(arg, k, klen, (const unsigned char *)mp_pq.getvalue(c->res, i, 2),
-                    (size_t)mp_pq.getlength(c->res, i, 2));
-        if (rc != MP_OK)
-            return rc == MP_STORE_SCAN_STOP ? MP_OK : rc;
-    }
-    return MP_OK;
+    return run(x, MP_PG_STMT_DEL_RANGE, t, 2, b, l, NULL);
 }
 
 static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *start, size_t slen,
@@ -884,7 +586,6 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
 {
     struct pg_txn *x = txn->handle;
     hints_in(x);
-    const struct user_cache *c = &x->cache;
     unsigned char part[MP_STORE_USER_PREFIX_MAX];
     size_t partlen =
         x->wc.n > 0 && mp_store_table_shapes[t] != MP_KEY_USER ? part_of(t, start, slen, part) : 0;
@@ -892,9 +593,8 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
         partlen > 0 && plen >= partlen ? mp_pg_wcache_covering(&x->wc, t, part, partlen) : NULL;
     if (u != NULL)
         return mp_pg_wcache_scan(u, t, start, slen, plen, fn, arg);
-    if (c->res != NULL && mp_pg_user_tables[t] && mp_store_table_shapes[t] != MP_KEY_USER &&
-        plen >= c->plen && memcmp(start, c->prefix, c->plen) == 0)
-        return cache_scan(c, t, start, slen, plen, fn, arg);
+    if (mp_pg_ucache_covers_scan(&x->cache, t, start, plen))
+        return mp_pg_ucache_scan(&x->cache, t, start, slen, plen, fn, arg);
     unsigned char from[MP_STORE_KEY_MAX], upper[MP_STORE_KEY_MAX];
     size_t flen = slen, ulen = plen > 0 ? mp_store_backend_prefix_end(start, plen, upper) : 0;
     bool first = true;
@@ -905,8 +605,8 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
     for (;;) {
         const void *b[2] = {from, upper};
         size_t l[2] = {flen, ulen};
-        enum stmt st = ulen > 0 ? (first ? S_SCAN_RANGE : S_SCAN_RANGE_NEXT)
-                                : (first ? S_SCAN_FROM : S_SCAN_FROM_NEXT);
+        enum mp_pg_stmt st = ulen > 0 ? (first ? MP_PG_STMT_SCAN_RANGE : MP_PG_STMT_SCAN_RANGE_NEXT)
+                                      : (first ? MP_PG_STMT_SCAN_FROM : MP_PG_STMT_SCAN_FROM_NEXT);
         PGresult *r = NULL;
         if (run(x, st, t, ulen > 0 ? 2 : 1, b, l, &r) != MP_OK)
             return MP_EIO;
@@ -928,7 +628,7 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
             memcpy(from, mp_pq.getvalue(r, n - 1, 0), flen > sizeof(from) ? sizeof(from) : flen);
         }
         mp_pq.clear(r);
-        if (n < atoi(SCAN_BATCH))
+        if (n < atoi(MP_PG_SCAN_BATCH))
             return MP_OK;
         first = false;
     }
@@ -971,7 +671,7 @@ static int pg_end(struct mp_store_txn *txn, bool commit)
     int rc = MP_OK;
     release_held(x);
     mp_pq.clear(x->meta);
-    mp_pq.clear(x->cache.res);
+    mp_pg_ucache_cleanup(&x->cache);
     if (x->pipe.conn != NULL) {
         rc = end_write(x, commit);
     } else if (commit && !x->retry && !x->broken) {
@@ -986,9 +686,9 @@ static int pg_end(struct mp_store_txn *txn, bool commit)
             x->broken = true;
         rc = x->retry ? MP_AGAIN : commit ? MP_EIO : MP_OK;
     }
-    give_conn(s, x->conn, x->broken);
+    mp_pg_pool_give(&s->pool, x->conn, x->broken);
     free(x->held);
-    free(x->touched);
+    mp_pg_touched_cleanup(&x->touched);
     mp_pg_wcache_cleanup(&x->wc);
     mp_pg_batch_cleanup(&x->batch);
     free(x);
@@ -1013,10 +713,10 @@ static int pg_stats(struct mp_store *store, struct mp_store_stats *out)
     mp_pq.clear(r);
     pg_end(&txn, false);
     struct pg_store *s = pg_of(store);
-    pthread_mutex_lock(&s->mu);
-    out->readers_used = (uint32_t)(s->nopen - s->nidle);
-    out->readers_max = (uint32_t)s->max;
-    pthread_mutex_unlock(&s->mu);
+    size_t busy, max;
+    mp_pg_pool_counts(&s->pool, &busy, &max);
+    out->readers_used = (uint32_t)busy;
+    out->readers_max = (uint32_t)max;
     return rc;
 }
 
@@ -1026,7 +726,7 @@ static int pg_compact(struct mp_store *store, char *err, size_t errcap)
 {
     struct pg_store *s = pg_of(store);
     bool fresh;
-    PGconn *c = take_conn(s, &fresh);
+    PGconn *c = mp_pg_pool_take(&s->pool, &fresh);
     if (c == NULL) {
         snprintf(err, errcap, "cannot compact: PostgreSQL cannot be reached");
         return MP_EIO;
@@ -1034,22 +734,14 @@ static int pg_compact(struct mp_store *store, char *err, size_t errcap)
     bool ok = mp_pg_exec_ok(c, "VACUUM FULL mp_kv, mp_usnap");
     if (!ok)
         snprintf(err, errcap, "VACUUM FULL failed: %s", mp_pg_cause(c));
-    give_conn(s, c, !ok);
+    mp_pg_pool_give(&s->pool, c, !ok);
     return ok ? MP_OK : MP_EIO;
 }
 
 static void pg_close(struct mp_store *store)
 {
     struct pg_store *s = pg_of(store);
-    for (size_t i = 0; i < s->nidle; i++)
-        mp_pq.finish(s->idle[i]);
-    free(s->idle);
-    if (s->conninfo != NULL) {
-        memset(s->conninfo, 0, strlen(s->conninfo));
-        free(s->conninfo);
-    }
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->freed);
+    mp_pg_pool_cleanup(&s->pool);
     free(s);
 }
 
@@ -1057,7 +749,7 @@ static const struct mp_store_backend pg_backend;
 
 const char *mp_store_pg_conninfo(const struct mp_store *store)
 {
-    return store != NULL && store->be == &pg_backend ? pg_of(store)->conninfo : NULL;
+    return store != NULL && store->be == &pg_backend ? pg_of(store)->pool.conninfo : NULL;
 }
 
 static const struct mp_store_backend pg_backend = {
@@ -1076,45 +768,6 @@ static const struct mp_store_backend pg_backend = {
     .close = pg_close,
 };
 
-/* The schema must be the one this build writes: MP_OK or MP_EIO. */
-static int check_schema(const char *conninfo, char *err, size_t errcap)
-{
-    PGconn *c = mp_pg_connect(conninfo, err, errcap);
-    if (c == NULL)
-        return MP_EIO;
-    PGresult *r = mp_pq.exec(c, "SELECT version FROM mp_schema");
-    int version = mp_pq.resultStatus(r) == PGRES_TUPLES_OK && mp_pq.ntuples(r) == 1
-                      ? atoi(mp_pq.getvalue(r, 0, 0))
-                      : 0;
-    mp_pq.clear(r);
-    mp_pq.finish(c);
-    if (version == MP_PG_SCHEMA_VERSION)
-        return MP_OK;
-    snprintf(err, errcap,
-             "the PostgreSQL schema is at version %d, this memproxy needs %d: run memproxy "
-             "--migrate (or set [storage] migrate = true)",
-             version, MP_PG_SCHEMA_VERSION);
-    return MP_EIO;
-}
-
-/* mp_store_backend_attach() under a session advisory lock, so that proxies
- * opening a new database at once agree on one secret. */
-static int attach_locked(struct pg_store *s, char *err, size_t errcap)
-{
-    PGconn *c = mp_pg_connect(s->conninfo, err, errcap);
-    if (c == NULL)
-        return MP_EIO;
-    int rc = MP_EIO;
-    if (mp_pg_exec_ok(c, "SELECT pg_advisory_lock(" ATTACH_LOCK ")")) {
-        rc = mp_store_backend_attach(&s->base, false, "PostgreSQL store", err, errcap);
-        mp_pg_exec_ok(c, "SELECT pg_advisory_unlock(" ATTACH_LOCK ")");
-    } else {
-        snprintf(err, errcap, "cannot lock the PostgreSQL store: %s", mp_pg_cause(c));
-    }
-    mp_pq.finish(c);
-    return rc;
-}
-
 int mp_store_open_pg(const struct mp_store_pg_options *opts, struct mp_store **out, char *err,
                      size_t errcap)
 {
@@ -1124,28 +777,21 @@ int mp_store_open_pg(const struct mp_store_pg_options *opts, struct mp_store **o
         return MP_EIO;
     }
     int rc = opts->migrate ? mp_store_pg_migrate(opts->conninfo, &from, err, errcap)
-                           : check_schema(opts->conninfo, err, errcap);
+                           : mp_store_pg_check_schema(opts->conninfo, err, errcap);
     if (rc != MP_OK)
         return MP_EIO;
     struct pg_store *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return MP_ENOMEM;
-    s->conninfo = strdup(opts->conninfo);
-    s->idle = calloc(opts->pool, sizeof(*s->idle));
-    s->max = opts->pool;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->freed, NULL);
     s->base.be = &pg_backend;
-    mp_pg_user_sql(s->hint_sql, true, true);
     s->base.sealed = opts->key != NULL;
-    mp_pg_usnap_rows_sql(s->usnap_sql, s->base.sealed);
     if (opts->key != NULL)
         s->base.key = *opts->key;
-    if (s->conninfo == NULL || s->idle == NULL) {
+    if (mp_pg_pool_init(&s->pool, opts->conninfo, opts->pool, s->base.sealed) != MP_OK) {
         pg_close(&s->base);
         return MP_ENOMEM;
     }
-    if (attach_locked(s, err, errcap) != MP_OK) {
+    if (mp_store_pg_attach(&s->base, s->pool.conninfo, err, errcap) != MP_OK) {
         pg_close(&s->base);
         return MP_EIO;
     }

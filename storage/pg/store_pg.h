@@ -66,6 +66,16 @@ const char *mp_store_pg_conninfo(const struct mp_store *store);
  * refused). */
 int mp_store_pg_migrate(const char *conninfo, int *from, char *err, size_t errcap);
 
+/* Whether the schema is the one this build writes (MP_PG_SCHEMA_VERSION):
+ * MP_OK, or MP_EIO with the reason in err (the server cannot be reached,
+ * or the version differs: run memproxy --migrate). */
+int mp_store_pg_check_schema(const char *conninfo, char *err, size_t errcap);
+
+/* mp_store_backend_attach() of store (a PostgreSQL store opening, on
+ * conninfo) under a session advisory lock, so that proxies opening a new
+ * database at once agree on one secret: MP_OK, or its error with err. */
+int mp_store_pg_attach(struct mp_store *store, const char *conninfo, char *err, size_t errcap);
+
 /* Loads libpq now; otherwise the first connection loads it (pq_lib.h).
  * MP_OK, or MP_EIO with *why a static sentence naming what is missing. */
 int mp_store_pg_load_libpq(const char **why);

@@ -68,15 +68,16 @@ extern const bool mp_pg_user_tables[MP_TABLE_COUNT];
 
 /* Users with more records there than MP_PG_USER_ROWS (store_pg_usnap.h)
  * are read in parts. */
-#define MP_PG_USER_SQL_MAX 512
+#define MP_PG_USER_SQL_MAX 768
 
 /* The statement that reads them, into out (MP_PG_USER_SQL_MAX bytes): $1
  * the user's prefix (the part column), rows (t, k, v), ordered by t and k
  * when ordered, at most MP_PG_USER_ROWS + 1 of them (one more says the
  * user is bigger); without the tables a clear store's reader derives
- * (mp_pg_derived_table()) unless derived. Unordered, it is the hot read:
- * the user's snapshot in one row when it has one (store_pg_usnap.h), else
- * the rows as the server finds them (the reader sorts them). */
+ * (mp_pg_derived_table()) unless derived. Unordered, it is the hot read
+ * (mp_pg_usnap_read_sql(), $2 the version held): the user's snapshot in
+ * one row when it has one (store_pg_usnap.h), else the rows as the server
+ * finds them (the reader sorts them). */
 void mp_pg_user_sql(char *out, bool ordered, bool derived);
 
 /* True for the tables a clear store's reader derives from the others

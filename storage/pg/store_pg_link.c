@@ -12,6 +12,7 @@
 
 #include "status.h"
 #include "pg/store_pg_conn.h"
+#include "pg/store_pg_rcache.h"
 #include "pg/store_pg_usnap.h"
 #include "snap/store_snap.h"
 
@@ -42,8 +43,9 @@ struct mp_pg_link {
     unsigned timeout_ms;
     struct slot *q; /* a ring of expected results */
     size_t head, n, cap;
-    size_t rounds;   /* rounds and Syncs in flight */
-    size_t unsynced; /* USER statements sent since the last Sync */
+    size_t rounds;              /* rounds and Syncs in flight */
+    size_t unsynced;            /* USER statements sent since the last Sync */
+    struct mp_pg_rcache *cache; /* the users its USER rounds built (store_pg_rcache.h) */
 };
 
 /* ---- the queue of expected results ---- */
@@ -90,22 +92,23 @@ static bool send_plain(struct mp_pg_link *l, const char *sql)
 }
 
 /* The statements, prepared once per connection (setup()): no planning
- * per request. The user's rows ($1 part) [ordered][with the derived tables];
- * a range of a table. */
+ * per request. The user's rows ($1 part; unordered, $2 the version of its
+ * snapshot held) [ordered][with the derived tables]; a range of a table. */
 static const char *const user_stmts[2][2] = {{"mp_user", "mp_user_d"}, {"mp_user_o", "mp_user_od"}};
 #define STMT_RANGE "mp_range" /* $1 t, $2 from, $3 limit, $4 below */
 #define STMT_FROM  "mp_from"  /* $1 t, $2 from, $3 limit */
 
 static bool prepare(struct mp_pg_link *l)
 {
-    static const Oid user_types[1] = {MP_PG_OID_BYTEA};
+    static const Oid user_types[2] = {MP_PG_OID_BYTEA, MP_PG_OID_BYTEA};
     static const Oid range_types[4] = {MP_PG_OID_INT2, MP_PG_OID_BYTEA, MP_PG_OID_INT4,
                                        MP_PG_OID_BYTEA};
     char sql[MP_PG_USER_SQL_MAX];
     for (int ordered = 0; ordered < 2; ordered++) {
         for (int derived = 0; derived < 2; derived++) {
             mp_pg_user_sql(sql, ordered, derived);
-            if (mp_pq.sendPrepare(l->conn, user_stmts[ordered][derived], sql, 1, user_types) != 1 ||
+            if (mp_pq.sendPrepare(l->conn, user_stmts[ordered][derived], sql, ordered ? 1 : 2,
+                                  user_types) != 1 ||
                 push(l, NULL, EXPECT_SETUP, 0) != MP_OK)
                 return false;
         }
@@ -123,14 +126,17 @@ static bool prepare(struct mp_pg_link *l)
 
 /* The user's rows: in a transaction ordered (a bigger user's first rows
  * then cover whole tables: take_user()), else as the server finds them
- * (the snapshot sorts them); the derived tables only for a sealed store
- * (a clear one's reader derives them: mp_pg_derived_table()). */
+ * (the snapshot sorts them), with the version of the user's snapshot the
+ * cache holds; the derived tables only for a sealed store (a clear one's
+ * reader derives them: mp_pg_derived_table()). */
 static bool send_user(struct mp_pg_link *l, const struct mp_pg_fetch *f, bool ordered)
 {
-    const char *values[1] = {(const char *)f->prefix};
-    int lengths[1] = {(int)f->plen}, formats[1] = {1};
-    return mp_pq.sendQueryPrepared(l->conn, user_stmts[ordered][f->snap->sealed], 1, values,
-                                   lengths, formats, 1) == 1;
+    const unsigned char *ver = NULL;
+    size_t vlen = ordered ? 0 : mp_pg_rcache_version(l->cache, f->prefix, f->plen, &ver);
+    const char *values[2] = {(const char *)f->prefix, vlen > 0 ? (const char *)ver : ""};
+    int lengths[2] = {(int)f->plen, (int)vlen}, formats[2] = {1, 1};
+    return mp_pq.sendQueryPrepared(l->conn, user_stmts[ordered][f->snap->sealed], ordered ? 1 : 2,
+                                   values, lengths, formats, 1) == 1;
 }
 
 static bool send_miss(struct mp_pg_link *l, const struct mp_snap_range *r)
@@ -221,18 +227,16 @@ static int add_snapshot_row(void *arg, enum mp_store_table t, const unsigned cha
     return mp_store_snap_add(arg, t, k, klen, v, vlen);
 }
 
-/* Whether r is the hot read's answer with the user's snapshot: its one
- * row, marked as no table. */
-static bool is_usnap(const PGresult *r)
+/* Whether r is the hot read's answer with the user's snapshot (its one
+ * row, marked as no table: MP_PG_USNAP_ROW_TABLE, or
+ * MP_PG_USNAP_SAME_TABLE for the version held). */
+static bool is_usnap(const PGresult *r, int marker)
 {
-    return mp_pq.ntuples(r) == 1 && mp_pg_int2(r, 0, 0) == MP_PG_USNAP_ROW_TABLE;
+    return mp_pq.ntuples(r) == 1 && mp_pg_int2(r, 0, 0) == marker;
 }
 
-/* The whole-user statement's rows into f's snapshot. Outside a
- * transaction all or nothing (MP_ETOOBIG: more than MP_PG_USER_ROWS);
- * inside one, as far as they go: the tables before the last row's are
- * covered whole, that one up to its last row. */
-static int take_user(struct mp_pg_fetch *f, const PGresult *r, bool in_txn)
+/* take_user()'s build of f's snapshot from r. */
+static int build_user(struct mp_pg_fetch *f, const PGresult *r, bool in_txn)
 {
     int rows = mp_pq.ntuples(r);
     size_t klen, vlen;
@@ -241,7 +245,7 @@ static int take_user(struct mp_pg_fetch *f, const PGresult *r, bool in_txn)
         return MP_ETOOBIG;
     if (!whole)
         rows = MP_PG_USER_ROWS;
-    if (!in_txn && is_usnap(r)) {
+    if (!in_txn && is_usnap(r, MP_PG_USNAP_ROW_TABLE)) {
         const unsigned char *b = mp_pg_cell(r, 0, 2, &vlen);
         int rc = mp_pg_usnap_each(b, vlen, f->snap->sealed, add_snapshot_row, f->snap);
         if (rc != MP_OK)
@@ -290,6 +294,28 @@ static int take_user(struct mp_pg_fetch *f, const PGresult *r, bool in_txn)
     return mp_store_snap_cover_fetched(f->snap, &upto, 1, k, klen);
 }
 
+/* The whole-user statement's rows into f's snapshot. Outside a
+ * transaction all or nothing (MP_ETOOBIG: more than MP_PG_USER_ROWS, or
+ * the snapshot of the version the server found unchanged is no longer
+ * cached); inside one, as far as they go: the tables before the last
+ * row's are covered whole, that one up to its last row. A snapshot read
+ * outside a transaction is kept in the link's cache, built. */
+static int take_user(struct mp_pg_link *l, struct mp_pg_fetch *f, const PGresult *r, bool in_txn)
+{
+    size_t verlen;
+    if (!in_txn && is_usnap(r, MP_PG_USNAP_SAME_TABLE)) {
+        const unsigned char *ver = mp_pg_cell(r, 0, 1, &verlen);
+        int rc = mp_pg_rcache_fill(l->cache, f->prefix, f->plen, ver, verlen, f->snap);
+        return rc == MP_NOTFOUND ? MP_ETOOBIG : rc;
+    }
+    int rc = build_user(f, r, in_txn);
+    if (rc == MP_OK && !in_txn && is_usnap(r, MP_PG_USNAP_ROW_TABLE)) {
+        const unsigned char *ver = mp_pg_cell(r, 0, 1, &verlen);
+        (void)mp_pg_rcache_keep(l->cache, f->prefix, f->plen, ver, verlen, f->snap); /* or not */
+    }
+    return rc;
+}
+
 static int take_miss(struct mp_pg_fetch *f, unsigned index, const PGresult *r)
 {
     const struct mp_snap_range *m;
@@ -309,7 +335,7 @@ static int take_miss(struct mp_pg_fetch *f, unsigned index, const PGresult *r)
 }
 
 /* The result r of the statement at the front: into its fetch's status. */
-static int take(struct slot *s, PGresult *r)
+static int take(struct mp_pg_link *l, struct slot *s, PGresult *r)
 {
     ExecStatusType st = mp_pq.resultStatus(r);
     bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
@@ -320,9 +346,9 @@ static int take(struct slot *s, PGresult *r)
         return MP_OK; /* forgotten, or its round failed already */
     int rc = ok ? MP_OK : MP_EIO;
     if (ok && s->what == EXPECT_USER)
-        rc = take_user(s->f, r, false);
+        rc = take_user(l, s->f, r, false);
     else if (ok && s->what == EXPECT_USER_TXN)
-        rc = take_user(s->f, r, true);
+        rc = take_user(l, s->f, r, true);
     else if (ok && s->what == EXPECT_MISS)
         rc = take_miss(s->f, s->index, r);
     s->f->status = rc;
@@ -358,7 +384,7 @@ static int drain(struct mp_pg_link *l)
                 f->on_round(f, f->status);
             continue;
         }
-        int rc = take(s, r);
+        int rc = take(l, s, r);
         mp_pq.clear(r);
         if (rc != MP_OK)
             return rc;
@@ -399,6 +425,10 @@ int mp_pg_link_start(const char *conninfo, unsigned statement_timeout_ms, struct
     if (l == NULL)
         return MP_ENOMEM;
     l->timeout_ms = statement_timeout_ms;
+    if (mp_pg_rcache_new(&l->cache) != MP_OK) {
+        mp_pg_link_free(l);
+        return MP_ENOMEM;
+    }
     l->conn = mp_pg_connect_start(conninfo);
     if (l->conn == NULL || mp_pq.status(l->conn) == CONNECTION_BAD) {
         mp_pg_link_free(l);
@@ -477,6 +507,7 @@ void mp_pg_link_free(struct mp_pg_link *l)
         return;
     if (l->conn != NULL)
         mp_pq.finish(l->conn);
+    mp_pg_rcache_free(l->cache);
     free(l->q);
     OPENSSL_cleanse(l, sizeof(*l));
     free(l);

@@ -11,7 +11,12 @@
  *   USER      the user's records of the tables a request reads, in one
  *             statement (its own snapshot), at most MP_PG_USER_ROWS of
  *             them (store_pg_conn.h): on_round MP_OK with every table covered for the user,
- *             or MP_ETOOBIG (more: nothing added) when the user is bigger.
+ *             or MP_ETOOBIG (more: nothing added) when the user is bigger
+ *             (or, rarely, when the server found the user's snapshot
+ *             unchanged and the link's cache no longer holds it). A user
+ *             whose snapshot row did not change since the link last read
+ *             it is copied from the link's cache (store_pg_rcache.h): the
+ *             server checks the version in the same statement.
  *             The USER rounds sent in one pass of the loop share one Sync
  *             (mp_pg_link_sync()): the server ends one implicit transaction
  *             for them all, not one each. A statement that fails there

@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/store_backend.h"
 #include "status.h"
 #include "pg/store_pg_conn.h"
 
 /* pg_advisory_xact_lock's key: "memproxy" in ASCII, as a bigint. */
 #define SCHEMA_LOCK "7882829859807852665"
+#define ATTACH_LOCK "7882829859807852666" /* the schema lock's key + 1 */
 
 /* Step n takes the schema from version n - 1 to n. */
 static const char *const steps[] = {
@@ -100,6 +102,42 @@ int mp_store_pg_migrate(const char *conninfo, int *from, char *err, size_t errca
     }
     if (rc != MP_OK)
         mp_pg_exec_ok(c, "ROLLBACK");
+    mp_pq.finish(c);
+    return rc;
+}
+
+int mp_store_pg_check_schema(const char *conninfo, char *err, size_t errcap)
+{
+    PGconn *c = mp_pg_connect(conninfo, err, errcap);
+    if (c == NULL)
+        return MP_EIO;
+    PGresult *r = mp_pq.exec(c, "SELECT version FROM mp_schema");
+    int version = mp_pq.resultStatus(r) == PGRES_TUPLES_OK && mp_pq.ntuples(r) == 1
+                      ? atoi(mp_pq.getvalue(r, 0, 0))
+                      : 0;
+    mp_pq.clear(r);
+    mp_pq.finish(c);
+    if (version == MP_PG_SCHEMA_VERSION)
+        return MP_OK;
+    snprintf(err, errcap,
+             "the PostgreSQL schema is at version %d, this memproxy needs %d: run memproxy "
+             "--migrate (or set [storage] migrate = true)",
+             version, MP_PG_SCHEMA_VERSION);
+    return MP_EIO;
+}
+
+int mp_store_pg_attach(struct mp_store *store, const char *conninfo, char *err, size_t errcap)
+{
+    PGconn *c = mp_pg_connect(conninfo, err, errcap);
+    if (c == NULL)
+        return MP_EIO;
+    int rc = MP_EIO;
+    if (mp_pg_exec_ok(c, "SELECT pg_advisory_lock(" ATTACH_LOCK ")")) {
+        rc = mp_store_backend_attach(store, false, "PostgreSQL store", err, errcap);
+        mp_pg_exec_ok(c, "SELECT pg_advisory_unlock(" ATTACH_LOCK ")");
+    } else {
+        snprintf(err, errcap, "cannot lock the PostgreSQL store: %s", mp_pg_cause(c));
+    }
     mp_pq.finish(c);
     return rc;
 }

@@ -126,10 +126,13 @@ void mp_pg_usnap_read_sql(char *out, bool sealed)
     char in[64];
     mp_pg_user_tables_list(in, sizeof(in), sealed);
     snprintf(out, MP_PG_USER_SQL_MAX,
-             "SELECT %d::smallint, NULL::bytea, v FROM mp_usnap WHERE part = $1 AND length(v) > 0 "
+             "SELECT CASE WHEN s.ver = $2 THEN %d ELSE %d END::smallint, s.ver, "
+             "CASE WHEN s.ver = $2 THEN NULL ELSE s.v END FROM (SELECT (xmin::text || '.' || "
+             "octet_length(v)::text)::bytea AS ver, v FROM mp_usnap WHERE part = $1 AND "
+             "length(v) > 0) s "
              "UNION ALL (SELECT t, k, v FROM mp_kv WHERE part = $1 AND t IN (%s) AND NOT EXISTS "
              "(SELECT 1 FROM mp_usnap WHERE part = $1 AND length(v) > 0) LIMIT %d)",
-             MP_PG_USNAP_ROW_TABLE, in, MP_PG_USER_ROWS + 1);
+             MP_PG_USNAP_SAME_TABLE, MP_PG_USNAP_ROW_TABLE, in, MP_PG_USER_ROWS + 1);
 }
 
 /* Format 1's rows, b[0..n) past the format byte. */

@@ -108,10 +108,19 @@ enum mp_pg_usnap_act {
 int mp_pg_usnap_from_rows(const PGresult *r, enum mp_pg_usnap_act *act, unsigned char **v,
                           size_t *vlen);
 
+/* The marker the hot read gives the snapshot's row when its version is
+ * the one the reader holds ($2): the row's key is the version, its value
+ * NULL (not sent). */
+#define MP_PG_USNAP_SAME_TABLE (-3)
+
 /* The hot read (mp_pg_user_sql() unordered) into out
- * (MP_PG_USER_SQL_MAX bytes): the user's snapshot as one row
- * (MP_PG_USNAP_ROW_TABLE, NULL, value) when it has a full one, else its
- * rows as mp_pg_user_sql() reads them. */
+ * (MP_PG_USER_SQL_MAX bytes), $1 the user's part, $2 the version of the
+ * user's snapshot the reader holds (bytea; empty: none,
+ * store_pg_rcache.h): when the user has a full snapshot, one row, its key
+ * the row's version (its xmin and the value's length), either
+ * (MP_PG_USNAP_ROW_TABLE, version, value) or, the version being $2,
+ * (MP_PG_USNAP_SAME_TABLE, version, NULL); else the user's rows as
+ * mp_pg_user_sql() reads them. */
 void mp_pg_usnap_read_sql(char *out, bool sealed);
 
 /* Calls fn for each row of the snapshot b[0..n) of a store (sealed or

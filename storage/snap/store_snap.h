@@ -51,6 +51,17 @@ int mp_store_snap_new(const struct mp_store *like, struct mp_store **out);
  * read after another. */
 void mp_store_snap_clear(struct mp_store *snap);
 
+/* Makes dst (a snapshot store of src's sealing) hold exactly what src
+ * holds: records, covered ranges and derived postings, not its misses.
+ * What dst held before is forgotten. Bytes are copied, nothing decoded,
+ * so a reader may keep a built snapshot and hand out copies of it. MP_OK;
+ * MP_ENOMEM (dst left empty). */
+int mp_store_snap_copy(struct mp_store *dst, const struct mp_store *src);
+
+/* About how many bytes snap holds (records, rows, ranges, derivations):
+ * for a cache's bound. */
+size_t mp_store_snap_bytes(const struct mp_store *snap);
+
 /* Forgets the misses noted so far: call before each run. */
 void mp_store_snap_run_begin(struct mp_store *snap);
 

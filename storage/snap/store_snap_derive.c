@@ -184,6 +184,63 @@ void mp_snap_derive_retire(struct snap_store *s)
     s->derive_spare = d;
 }
 
+/* One array copied into *dst (grown to n elements of size each, *cap
+ * kept). */
+static int copy_array(void **dst, size_t *cap, const void *src, size_t n, size_t size)
+{
+    if (n > *cap) {
+        void *p = malloc(n * size);
+        if (p == NULL)
+            return MP_ENOMEM;
+        free(*dst);
+        *dst = p;
+        *cap = n;
+    }
+    if (n > 0)
+        memcpy(*dst, src, n * size);
+    return MP_OK;
+}
+
+int mp_snap_derive_copy(struct snap_store *dst, const struct snap_store *src,
+                        const struct mp_snap_moved *m)
+{
+    const struct derive *from = src->postings;
+    mp_snap_derive_retire(dst);
+    if (from == NULL)
+        return MP_OK;
+    struct derive *d = dst->derive_spare != NULL ? dst->derive_spare : calloc(1, sizeof(*d));
+    if (d == NULL)
+        return MP_ENOMEM;
+    dst->derive_spare = NULL;
+    dst->postings = d; /* retired by the caller's clear on failure */
+    d->snap = &dst->base;
+    memcpy(d->prefix, from->prefix, from->plen);
+    d->plen = from->plen;
+    if (copy_array((void **)&d->groups, &d->gcap, from->groups, from->ngroups,
+                   sizeof(*d->groups)) != MP_OK ||
+        copy_array((void **)&d->entries, &d->ecap, from->entries, from->nentries,
+                   sizeof(*d->entries)) != MP_OK ||
+        copy_array((void **)&d->slots, &d->slotcap, from->slots, from->nslots, sizeof(*d->slots)) !=
+            MP_OK)
+        return MP_ENOMEM;
+    d->ngroups = from->ngroups;
+    d->nentries = from->nentries;
+    d->nslots = from->nslots;
+    for (size_t g = 0; g < d->ngroups; g++) {
+        d->groups[g].term = mp_snap_moved_ptr(m, d->groups[g].term);
+        d->groups[g].key = mp_snap_moved_ptr(m, d->groups[g].key);
+    }
+    return MP_OK;
+}
+
+size_t mp_snap_derive_bytes(const struct derive *d)
+{
+    if (d == NULL)
+        return 0;
+    return sizeof(*d) + d->gcap * sizeof(*d->groups) + d->ecap * sizeof(*d->entries) +
+           d->slotcap * sizeof(*d->slots);
+}
+
 /* Each group's key, P | T(kind | term), made in the snapshot's chunks. */
 static int make_group_keys(struct snap_store *s, struct derive *d)
 {

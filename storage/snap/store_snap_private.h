@@ -70,6 +70,27 @@ int mp_snap_derived_scan(struct snap_store *s, const unsigned char *start, size_
  * MP_EIO. */
 int mp_snap_materialize(struct snap_store *s);
 
+/* Where a copy moved the bytes of its source's chunks (store_snap_copy.c):
+ * n runs, each from[i][0..len[i]) now at to[i]. */
+struct mp_snap_moved {
+    const unsigned char **from;
+    unsigned char **to;
+    size_t *len;
+    size_t n;
+};
+
+/* p (in a source chunk, or just past one's used bytes) where the copy put
+ * it; NULL stays NULL. */
+const unsigned char *mp_snap_moved_ptr(const struct mp_snap_moved *m, const unsigned char *p);
+
+/* dst->postings made a copy of src's (NULL: none), its term pointers
+ * moved by m. MP_OK, MP_ENOMEM. */
+int mp_snap_derive_copy(struct snap_store *dst, const struct snap_store *src,
+                        const struct mp_snap_moved *m);
+
+/* The bytes a derivation holds (an estimate, for a cache's bound). */
+size_t mp_snap_derive_bytes(const struct derive *d);
+
 /* Frees derived postings. NULL: nothing. */
 void mp_snap_derive_free(struct derive *d);
 

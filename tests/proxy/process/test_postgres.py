@@ -91,6 +91,10 @@ class PgCase(mh.MemCase):
         super().tearDownClass()
         cls.pg.stop()
 
+    def rounds(self, p):
+        return {k: p.metric('memproxy_postgres_read_rounds_total', round=k)
+                for k in ('user', 'transaction', 'fetch')}
+
     def pg_proxy(self, sections=None, **storage):
         """A proxy on the class's database. It has [upstream] api_key, as
         proxies sharing a store need (docs/scaling.md): the database holds
@@ -262,6 +266,32 @@ class SharedMemory(PgCase):
             s = send(a, user, 'Where do I live?')
             self.assertOK(s)
             self.assertNotIn('city: Aarhus', json.dumps(self.injection(s).elements))
+
+
+    def test_a_fact_changed_through_one_is_read_at_once_through_another(self):
+        # B's readers keep the snapshots they built, checked against the
+        # row's version by each read's own statement (storage/pg/store_pg_rcache.h):
+        # A's change must show in B's very next read, not in a later one
+        a, b, user = self.two_knowing_aarhus('pgrcache')
+        h = [('X-User-Id', user), ('Content-Type', 'application/json')]
+
+        def city_through_b():
+            s = send(b, user, 'Where do I live?', x_memory='read')
+            self.assertOK(s)
+            self.assertIsNone(s.header('x-memory-error'))
+            return re.findall(r'city: (\w+)', json.dumps(self.injection(s).elements))
+        for _ in range(6):  # every loop of B's and its connections built and kept it
+            self.assertEqual(city_through_b(), ['Aarhus'])
+        before = self.rounds(b)
+        for city in ('Odense', 'Vejle', 'Aalborg'):
+            r = a.request('PUT', '/v1/memory/entities/city', h, json.dumps({'value': city}).encode())
+            self.assertEqual(r.status // 100, 2, r)
+            for _ in range(3):
+                self.assertEqual(city_through_b(), [city])
+        # each read was its one statement: a snapshot found unchanged was in B's cache
+        after = self.rounds(b)
+        self.assertEqual(after['user'] - before['user'], 9)
+        self.assertEqual(after['transaction'], before['transaction'])
 
 
 TOKEN = 'zqxsecret-adm-copystore-5a4b3c2d1e'
@@ -448,10 +478,6 @@ class BigUser(PgCase):
     aside) is read in rounds of one read-only transaction: the same
     injection as LMDB gives for the same memory; a small user's read is
     one statement."""
-
-    def rounds(self, p):
-        return {k: p.metric('memproxy_postgres_read_rounds_total', round=k)
-                for k in ('user', 'transaction', 'fetch')}
 
     def test_a_big_user_is_read_in_rounds_and_injected_as_on_lmdb(self):
         cfg = dict(memory={'mode': 'hybrid'},

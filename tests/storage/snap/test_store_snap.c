@@ -437,6 +437,56 @@ START_TEST(test_snap_postings_derived_from_the_dterms_answer_as_stored)
 }
 END_TEST
 
+/* A copy of a built snapshot (records, ranges, derived postings) answers
+ * as its source after the source is cleared and filled with another
+ * user's records (the copy points at none of the source's bytes), and a
+ * copy into a store that held other records holds only the source's. */
+START_TEST(test_snap_copy_answers_as_its_source_alone)
+{
+    static const char *const words[] = {"kayak", "lake", "dog", "turn", "absent", NULL};
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX], other[MP_STORE_USER_PREFIX_MAX];
+    size_t plen = 0;
+    struct mp_store *s = fx_open_backend(_i), *snap = snap_but_derived(s, 12, 20, prefix, &plen);
+    struct mp_store *copy = NULL, *again = NULL;
+    ck_assert_int_eq(mp_store_snap_derive_postings(snap, prefix, plen), MP_OK);
+    ck_assert_int_eq(mp_store_snap_derive_factrank(snap, prefix, plen), MP_OK);
+    ck_assert_int_eq(mp_store_snap_new(s, &copy), MP_OK);
+    ck_assert_int_eq(mp_store_snap_new(s, &again), MP_OK);
+    load_user(s, "other", 3, 3);
+    size_t olen = mp_store_backend_user_prefix(s, other, "other", 5);
+    copy_user_but_derived(s, copy, other, olen); /* held before: forgotten by the copy */
+    ck_assert_int_eq(mp_store_snap_copy(copy, snap), MP_OK);
+    ck_assert_uint_gt(mp_store_snap_bytes(copy), 1000);
+    mp_store_snap_clear(snap);
+    copy_user_but_derived(s, snap, other, olen); /* the source's bytes now hold another user */
+    ck_assert_int_eq(mp_store_snap_derive_postings(snap, other, olen), MP_OK);
+    ck_assert_int_eq(mp_store_snap_copy(again, copy), MP_OK); /* a copy of a copy */
+    const struct mp_snap_range *m;
+    char *want = text_of(s, "small", words, false);
+    for (int i = 0; i < 2; i++) {
+        struct mp_store *c = i == 0 ? copy : again;
+        mp_store_snap_run_begin(c);
+        char *got = text_of(c, "small", words, false);
+        ck_assert_uint_eq(mp_store_snap_misses(c, &m), 0);
+        ck_assert_str_eq(got, want);
+        free(got);
+        char *all_src = postings_of(s, prefix, plen), *all_copy = postings_of(c, prefix, plen);
+        ck_assert_str_eq(all_copy, all_src);
+        free(all_src);
+        free(all_copy);
+        char *none = text_of(c, "other", words, false);
+        ck_assert_uint_gt(mp_store_snap_misses(c, &m), 0); /* the other user is not in it */
+        free(none);
+    }
+    ck_assert_ptr_nonnull(strstr(want, " kayak df="));
+    free(want);
+    mp_store_free(snap);
+    mp_store_free(copy);
+    mp_store_free(again);
+    fx_close_backend(s, _i);
+}
+END_TEST
+
 /* A sealed store's postings are keyed hashes, sealed: not derived. */
 START_TEST(test_snap_postings_of_a_sealed_store_are_not_derived)
 {
@@ -463,6 +513,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_snap_postings_derived_from_the_dterms_answer_as_stored, 0,
                         FX_BACKENDS);
     tcase_add_test(tc, test_snap_postings_of_a_sealed_store_are_not_derived);
+    tcase_add_loop_test(tc, test_snap_copy_answers_as_its_source_alone, 0, FX_BACKENDS);
     suite_add_tcase(s, tc);
     return s;
 }
