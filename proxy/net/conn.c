@@ -246,8 +246,14 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* nothing waiting to be parsed: the buffer goes back to the
+             * pool, so that a connection waiting for its first request
+             * (or idle between two) holds none */
+            if (c->in.len == 0)
+                mp_buf_release(c->loop, &c->in);
             break;
+        }
         conn_gone(c);
         return;
     }
