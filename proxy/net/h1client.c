@@ -18,6 +18,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -40,6 +41,7 @@
  * and body) when the socket takes it; reads take what a response has. */
 #define SINGLE_IO_MAX (1 << 20)
 #define CA_FILE_MAX   4096
+#define RAW_READ_MAX  (64 * 1024) /* one read of a connection with its own read event */
 
 struct h1conn;
 
@@ -59,7 +61,9 @@ struct h1conn {
     struct h1conn *next, *prev;
     bool connected;
     bool tls;
-    bool nodelay; /* TCP_NODELAY set before the connect (connect_direct()) */
+    bool nodelay;  /* TCP_NODELAY set before the connect (connect_direct()) */
+    bool own_read; /* read through rd, not the bufferevent (see on_raw_read()) */
+    struct event rd;
 };
 
 enum xstate { X_WAIT_HEAD, X_BODY };
@@ -98,9 +102,29 @@ static void conn_free(struct h1conn *c)
 {
     if (c == NULL)
         return;
+    if (c->own_read)
+        event_del(&c->rd);
     if (c->bev != NULL)
         bufferevent_free(c->bev);
     free(c);
+}
+
+/* Reading from the upstream on or off: c's own read event, or its
+ * bufferevent's. */
+static void read_on(struct h1conn *c)
+{
+    if (c->own_read)
+        event_add(&c->rd, NULL);
+    else
+        bufferevent_enable(c->bev, EV_READ);
+}
+
+static void read_off(struct h1conn *c)
+{
+    if (c->own_read)
+        event_del(&c->rd);
+    else
+        bufferevent_disable(c->bev, EV_READ);
 }
 
 static void idle_unlink(struct h1conn *c)
@@ -141,7 +165,7 @@ static void conn_park(struct h1conn *c)
         return;
     }
     bufferevent_setcb(c->bev, on_idle_read, NULL, on_idle_event, c);
-    bufferevent_enable(c->bev, EV_READ);
+    read_on(c);
     c->prev = NULL;
     c->next = o->idle;
     if (o->idle != NULL)
@@ -402,6 +426,42 @@ static void on_conn_event(struct bufferevent *bev, short what, void *arg)
     x_fail_early(x, early_end(c, what, err));
 }
 
+/* Appends p[0..n) to bev's input, which the bufferevent keeps frozen at
+ * its end outside its own reads. False when out of memory. */
+static bool add_input(struct bufferevent *bev, const char *p, size_t n)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_unfreeze(in, 0);
+    int rc = evbuffer_add(in, p, n);
+    evbuffer_freeze(in, 0);
+    return rc == 0;
+}
+
+/* The read event of a connection that reads on its own (own_read): what
+ * the bufferevent's read does, less its FIONREAD ioctl before every read
+ * (libevent sizes each read so): one read(2) into a buffer on the stack,
+ * its bytes appended to the bufferevent's input, then the callback the
+ * bufferevent would have called. */
+static void on_raw_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct h1conn *c = arg;
+    char buf[RAW_READ_MAX];
+    (void)what;
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (c->x == NULL) {
+        on_idle_read(c->bev, c);
+        return;
+    }
+    if (n > 0 && add_input(c->bev, buf, (size_t)n)) {
+        on_conn_read(c->bev, c);
+        return;
+    }
+    on_conn_event(c->bev, (short)(BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR)),
+                  c);
+}
+
 static void on_connect_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct mp_h1xfer *x = arg;
@@ -623,17 +683,21 @@ static int connect_direct(struct mp_h1xfer *x)
     c->nodelay = true;
     bev_setup(c);
     size_t total = x_request_len(x);
-    if ((size_t)sent == total) { /* connected, and the request went whole */
+    if (sent > 0) { /* connected: it reads on its own from here on */
         c->connected = true;
+        c->own_read = true;
+        event_assign(&c->rd, x->cl->base, fd, EV_READ | EV_PERSIST, on_raw_read, c);
+        if (event_add(&c->rd, NULL) != 0)
+            return MP_EIO;
+    }
+    if ((size_t)sent == total) { /* the request went whole */
         x->request_bytes = total;
-        return bufferevent_enable(c->bev, EV_READ) == 0 ? MP_OK : MP_EIO;
+        return MP_OK;
     }
     if (x_queue_request(x, (size_t)sent) != MP_OK)
         return MP_ENOMEM;
-    if (sent > 0) { /* connected, the socket full: the write event sends the rest */
-        c->connected = true;
-        return bufferevent_enable(c->bev, EV_READ | EV_WRITE) == 0 ? MP_OK : MP_EIO;
-    }
+    if (sent > 0) /* the socket full: the write event sends the rest */
+        return bufferevent_enable(c->bev, EV_WRITE) == 0 ? MP_OK : MP_EIO;
     if (bufferevent_socket_connect(c->bev, NULL, 0) != 0 ||
         bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0)
         return MP_EIO;
@@ -708,7 +772,7 @@ int mp_h1_start(struct mp_h1client *cl, const struct mp_h1_request *rq,
         x->c = c;
         x->reused = true;
         bufferevent_setcb(c->bev, on_conn_read, NULL, on_conn_event, c);
-        bufferevent_enable(c->bev, EV_READ);
+        read_on(c);
         if (x_send_request(x) == MP_OK) {
             *out = x;
             return MP_OK;
@@ -729,7 +793,7 @@ void mp_h1_pause(struct mp_h1xfer *x)
 {
     x->paused = true;
     if (x->c != NULL)
-        bufferevent_disable(x->c->bev, EV_READ);
+        read_off(x->c);
 }
 
 void mp_h1_resume(struct mp_h1xfer *x)
@@ -738,7 +802,7 @@ void mp_h1_resume(struct mp_h1xfer *x)
         return;
     x->paused = false;
     if (x->c != NULL)
-        bufferevent_enable(x->c->bev, EV_READ);
+        read_on(x->c);
     event_active(x->resume_ev, 0, 0); /* what was read before the pause */
 }
 

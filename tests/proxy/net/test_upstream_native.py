@@ -283,6 +283,22 @@ class BigBodyInOneWrite(harness.ProxyTestCase):
         sends, total = self.writes_for('native', 'hello')
         self.assertEqual(sends, [('sendmsg', total)])
 
+    def test_an_answer_is_read_without_an_ioctl(self):
+        # libevent's bufferevent asks FIONREAD before every read; a plain
+        # connection reads on its own: read(2) alone, on the new connection
+        # and on the reused one
+        up, p, log = proxy_with_preload(self, 'native', 'MPTEST_SENDCOUNT_LIB', 'sends',
+                                        lambda up, path: {'MPTEST_SENDCOUNT_FILE': path,
+                                                          'MPTEST_SENDCOUNT_PORT': str(up.port),
+                                                          'MPTEST_SENDCOUNT_ORDER': '1'})
+        for i in range(3):
+            self.assertEqual(p.chat(body=harness.chat_body(content='n %d' % i)).status, 200)
+        self.assertEqual(up.conns, 1)
+        with open(log) as f:
+            calls = [line.split()[0].split('@')[0] for line in f if line.startswith('upstream-')]
+        self.assertNotIn('upstream-ioctl', calls)
+        self.assertGreaterEqual(calls.count('upstream-read'), 3, calls)
+
     def test_a_new_connections_request_leaves_at_the_connect(self):
         # the first request opens the connection: a connect to this host
         # completes inside connect(2), and the request is written right
