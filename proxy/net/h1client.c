@@ -6,9 +6,16 @@
  * connection until it ends; then a connection whose response said
  * keep-alive, and left no byte unread, goes back to the front of the list.
  *
- * Callbacks to the caller run from bufferevent callbacks, with the
- * exchange detached from anything the caller may free: on_done is the last
- * thing done with an exchange, after its memory is released. */
+ * A plain connection to an IP address is made here, not by its
+ * bufferevent (connect_direct()): its request is written right after
+ * connect(2), and it reads through its own read event (on_raw_read(), no
+ * FIONREAD before each read); the bufferevent keeps its input and output
+ * buffers and writes what a full socket did not take. TLS connections and
+ * host names go through the bufferevent alone.
+ *
+ * Callbacks to the caller run from bufferevent callbacks (or on_raw_read()),
+ * with the exchange detached from anything the caller may free: on_done is
+ * the last thing done with an exchange, after its memory is released. */
 #include "net/h1client.h"
 
 #include <arpa/inet.h>
