@@ -21,7 +21,13 @@
 #include "net/h1client.h"
 #include "net/upstream.h"
 
-#define ACCEPT_BATCH 64
+/* Connections one wake-up of the listener accepts at most. A burst's
+ * connections are accepted together, each one's request read and sent on
+ * upstream in the same pass (net/conn.h, net/h1client.h), before the pass
+ * turns to the answers of the streams already going: what a new stream
+ * waits for comes first. The cap bounds how long one pass holds back the
+ * other connections' events. */
+#define ACCEPT_BATCH 512
 #define REJECT_SLACK 256 /* connections over the limit that still get a 503 */
 
 struct mp_worker {

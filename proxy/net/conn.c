@@ -20,7 +20,6 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,9 @@
 
 #define LINGER_MS  2000
 #define READ_SLACK 4096 /* room beyond the limits, so an overflow is seen as one */
+/* A request up to this size (head and body) is copied out of the read
+ * buffer when it is handed on (copy_small_request()). */
+#define SMALL_REQUEST 4096
 
 enum conn_state { ST_READ, ST_BODY, ST_ACTIVE, ST_CLOSING, ST_LINGER };
 
@@ -244,8 +246,14 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* nothing waiting to be parsed: the buffer goes back to the
+             * pool, so that a connection waiting for its first request
+             * (or idle between two) holds none */
+            if (c->in.len == 0)
+                mp_buf_release(c->loop, &c->in);
             break;
+        }
         conn_gone(c);
         return;
     }
@@ -303,14 +311,12 @@ static void begin_wait(struct mp_conn *c)
 
 void mp_conn_new(struct mp_loop *loop, int fd, const struct mp_conn_kind *kind, bool reject)
 {
-    int one = 1;
     struct mp_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         goto fail;
     c->out = evbuffer_new();
     if (c->out == NULL)
         goto fail;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->fd = fd;
     c->loop = loop;
     c->kind = kind;
@@ -359,9 +365,50 @@ static void conn_free(struct mp_conn *c)
     free(c);
 }
 
-/* Hands the complete request to the handler. */
-static void dispatch(struct mp_conn *c, const char *body, size_t body_len)
+/* p, which points into from, moved to the same offset in to. */
+static const char *moved(const char *p, const char *from, char *to)
 {
+    return to + (p - from);
+}
+
+/* Copies a small request (in[0..req_end)) to req_buf, a buffer of its own
+ * size, with the head's pointers (and *body, when it is in the read
+ * buffer) moved along; what follows it stays in in, and an empty read
+ * buffer goes back to the loop's pool at once. A stream holds its request
+ * for as long as it lasts: a burst of thousands would otherwise hold a
+ * pooled buffer (MP_BUF_STD) each, grown fresh from the heap. False when
+ * out of memory (nothing changed). */
+static bool copy_small_request(struct mp_conn *c, const char **body)
+{
+    char *copy = malloc(c->req_end);
+    if (copy == NULL)
+        return false;
+    const char *from = c->in.data;
+    memcpy(copy, from, c->req_end);
+    struct mp_http_request_head *h = &c->head;
+    h->method = moved(h->method, from, copy);
+    h->target = moved(h->target, from, copy);
+    for (size_t i = 0; i < h->num_headers; i++) {
+        h->headers[i].name = moved(h->headers[i].name, from, copy);
+        h->headers[i].value = moved(h->headers[i].value, from, copy);
+    }
+    if (!h->chunked) /* a chunked body was decoded to chunk_body */
+        *body = moved(*body, from, copy);
+    c->head_base = NULL;
+    c->req_buf = (struct mp_buf){copy, c->req_end, c->req_end};
+    c->in.len -= c->req_end;
+    memmove(c->in.data, c->in.data + c->req_end, c->in.len);
+    if (c->in.len == 0)
+        mp_buf_release(c->loop, &c->in);
+    return true;
+}
+
+/* The request's bytes to req_buf, what follows them to in: a small one is
+ * copied, a larger one keeps its buffer (the bytes after it are copied). */
+static void take_request(struct mp_conn *c, const char **body)
+{
+    if (c->req_end <= SMALL_REQUEST && copy_small_request(c, body))
+        return;
     c->req_buf = c->in;
     c->in = (struct mp_buf){0};
     size_t extra = c->req_buf.len - c->req_end;
@@ -370,6 +417,12 @@ static void dispatch(struct mp_conn *c, const char *body, size_t body_len)
         c->in.len = extra;
     }
     c->req_buf.len = c->req_end;
+}
+
+/* Hands the complete request to the handler. */
+static void dispatch(struct mp_conn *c, const char *body, size_t body_len)
+{
+    take_request(c, &body);
     set_state(c, ST_ACTIVE);
     event_del(&c->timer_ev);
     keep_reading(c);

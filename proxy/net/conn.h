@@ -96,7 +96,8 @@ enum mp_conn_end {
 #define MP_CONN_HIGH_WATER (256 * 1024) /* handler should pause its producer above */
 
 /* Takes ownership of the connected socket fd, which must be non-blocking
- * (accept4 with SOCK_NONBLOCK). With reject set, the connection answers 503
+ * (accept4 with SOCK_NONBLOCK) and have TCP_NODELAY (inherited from a
+ * listener of mp_listen_bind()). With reject set, the connection answers 503
  * overloaded and closes. Otherwise what the client has sent already is read
  * at once: a connection accepted from a backlog (a burst of new clients)
  * usually has its request waiting, and reading it now saves a loop pass

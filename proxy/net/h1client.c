@@ -6,9 +6,16 @@
  * connection until it ends; then a connection whose response said
  * keep-alive, and left no byte unread, goes back to the front of the list.
  *
- * Callbacks to the caller run from bufferevent callbacks, with the
- * exchange detached from anything the caller may free: on_done is the last
- * thing done with an exchange, after its memory is released. */
+ * A plain connection to an IP address is made here, not by its
+ * bufferevent (connect_direct()): its request is written right after
+ * connect(2), and it reads through its own read event (on_raw_read(), no
+ * FIONREAD before each read); the bufferevent keeps its input and output
+ * buffers and writes what a full socket did not take. TLS connections and
+ * host names go through the bufferevent alone.
+ *
+ * Callbacks to the caller run from bufferevent callbacks (or on_raw_read()),
+ * with the exchange detached from anything the caller may free: on_done is
+ * the last thing done with an exchange, after its memory is released. */
 #include "net/h1client.h"
 
 #include <arpa/inet.h>
@@ -18,6 +25,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -26,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "http/http_resp.h"
 #include "status.h"
@@ -39,6 +48,7 @@
  * and body) when the socket takes it; reads take what a response has. */
 #define SINGLE_IO_MAX (1 << 20)
 #define CA_FILE_MAX   4096
+#define RAW_READ_MAX  (64 * 1024) /* one read of a connection with its own read event */
 
 struct h1conn;
 
@@ -58,6 +68,9 @@ struct h1conn {
     struct h1conn *next, *prev;
     bool connected;
     bool tls;
+    bool nodelay;  /* TCP_NODELAY set before the connect (connect_direct()) */
+    bool own_read; /* read through rd, not the bufferevent (see on_raw_read()) */
+    struct event rd;
 };
 
 enum xstate { X_WAIT_HEAD, X_BODY };
@@ -96,9 +109,29 @@ static void conn_free(struct h1conn *c)
 {
     if (c == NULL)
         return;
+    if (c->own_read)
+        event_del(&c->rd);
     if (c->bev != NULL)
         bufferevent_free(c->bev);
     free(c);
+}
+
+/* Reading from the upstream on or off: c's own read event, or its
+ * bufferevent's. */
+static void read_on(struct h1conn *c)
+{
+    if (c->own_read)
+        event_add(&c->rd, NULL);
+    else
+        bufferevent_enable(c->bev, EV_READ);
+}
+
+static void read_off(struct h1conn *c)
+{
+    if (c->own_read)
+        event_del(&c->rd);
+    else
+        bufferevent_disable(c->bev, EV_READ);
 }
 
 static void idle_unlink(struct h1conn *c)
@@ -139,7 +172,7 @@ static void conn_park(struct h1conn *c)
         return;
     }
     bufferevent_setcb(c->bev, on_idle_read, NULL, on_idle_event, c);
-    bufferevent_enable(c->bev, EV_READ);
+    read_on(c);
     c->prev = NULL;
     c->next = o->idle;
     if (o->idle != NULL)
@@ -378,7 +411,8 @@ static void on_conn_event(struct bufferevent *bev, short what, void *arg)
     if ((what & BEV_EVENT_CONNECTED) != 0) {
         int one = 1;
         c->connected = true;
-        (void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (!c->nodelay)
+            (void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (x != NULL && x->connect_ev != NULL)
             event_del(x->connect_ev);
         return;
@@ -397,6 +431,42 @@ static void on_conn_event(struct bufferevent *bev, short what, void *arg)
         return;
     }
     x_fail_early(x, early_end(c, what, err));
+}
+
+/* Appends p[0..n) to bev's input, which the bufferevent keeps frozen at
+ * its end outside its own reads. False when out of memory. */
+static bool add_input(struct bufferevent *bev, const char *p, size_t n)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_unfreeze(in, 0);
+    int rc = evbuffer_add(in, p, n);
+    evbuffer_freeze(in, 0);
+    return rc == 0;
+}
+
+/* The read event of a connection that reads on its own (own_read): what
+ * the bufferevent's read does, less its FIONREAD ioctl before every read
+ * (libevent sizes each read so): one read(2) into a buffer on the stack,
+ * its bytes appended to the bufferevent's input, then the callback the
+ * bufferevent would have called. */
+static void on_raw_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct h1conn *c = arg;
+    char buf[RAW_READ_MAX];
+    (void)what;
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (c->x == NULL) {
+        on_idle_read(c->bev, c);
+        return;
+    }
+    if (n > 0 && add_input(c->bev, buf, (size_t)n)) {
+        on_conn_read(c->bev, c);
+        return;
+    }
+    on_conn_event(c->bev, (short)(BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR)),
+                  c);
 }
 
 static void on_connect_timeout(evutil_socket_t fd, short what, void *arg)
@@ -441,6 +511,33 @@ static int x_queue_request(struct mp_h1xfer *x, size_t skip)
 /* Pieces one direct write takes at most. */
 #define DIRECT_IOV_MAX 16
 
+/* The whole request's bytes (head and body). */
+static size_t x_request_len(const struct mp_h1xfer *x)
+{
+    size_t total = x->rq.head_len;
+    for (size_t i = 0; i < x->rq.nbody; i++)
+        total += x->rq.body[i].iov_len;
+    return total;
+}
+
+/* Writes what the plain socket fd takes of the request now, head and body
+ * in one sendmsg, without waiting: the bytes sent (0: none, the socket is
+ * full or still connecting), or -1 with errno (the connection failed). */
+static ssize_t send_direct(const struct mp_h1xfer *x, int fd)
+{
+    struct iovec iov[DIRECT_IOV_MAX];
+    size_t n = 0;
+    iov[n++] = (struct iovec){(void *)x->rq.head, x->rq.head_len};
+    for (size_t i = 0; i < x->rq.nbody && n < DIRECT_IOV_MAX; i++)
+        if (x->rq.body[i].iov_len > 0)
+            iov[n++] = x->rq.body[i];
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = n};
+    ssize_t sent = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return 0;
+    return sent;
+}
+
 /* Sends the request on a reused connection: on a plain one straight to its
  * socket first, head and body in one sendmsg, so that a keep-alive request
  * costs no write event (no epoll_ctl, no extra wakeup); what the socket
@@ -449,21 +546,10 @@ static int x_queue_request(struct mp_h1xfer *x, size_t skip)
  * event. A TLS connection writes through its bufferevent. */
 static int x_send_request(struct mp_h1xfer *x)
 {
-    struct iovec iov[DIRECT_IOV_MAX];
-    size_t n = 0, total = x->rq.head_len;
-    ssize_t sent = 0;
-    if (!x->c->tls) {
-        iov[n++] = (struct iovec){(void *)x->rq.head, x->rq.head_len};
-        for (size_t i = 0; i < x->rq.nbody && n < DIRECT_IOV_MAX; i++)
-            if (x->rq.body[i].iov_len > 0)
-                iov[n++] = x->rq.body[i];
-        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = n};
-        sent = sendmsg(bufferevent_getfd(x->c->bev), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (sent < 0)
-            sent = 0;
-    }
-    for (size_t i = 0; i < x->rq.nbody; i++)
-        total += x->rq.body[i].iov_len;
+    size_t total = x_request_len(x);
+    ssize_t sent = x->c->tls ? 0 : send_direct(x, bufferevent_getfd(x->c->bev));
+    if (sent < 0)
+        sent = 0;
     if ((size_t)sent == total) {
         x->request_bytes = total;
         return MP_OK;
@@ -492,19 +578,39 @@ static struct bufferevent *new_bev(struct mp_h1client *cl, const struct mp_h1_re
     return bev;
 }
 
+/* host:port as a socket address when host is an IP literal: true with
+ * *ss and *len set; false for a name. */
+static bool literal_addr(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                         socklen_t *len)
+{
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    memset(ss, 0, sizeof(*ss));
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        *len = sizeof(*v4);
+        return true;
+    }
+    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        *len = sizeof(*v6);
+        return true;
+    }
+    return false;
+}
+
 /* Starts the connect of host:port: an address at once, a name through
  * evdns. MP_OK or MP_EIO. */
 static int bev_connect(struct mp_h1client *cl, struct bufferevent *bev, const char *host,
                        uint16_t port)
 {
-    struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons(port)};
-    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
-    if (inet_pton(AF_INET, host, &v4.sin_addr) == 1)
-        return bufferevent_socket_connect(bev, (struct sockaddr *)&v4, sizeof(v4)) == 0 ? MP_OK
-                                                                                        : MP_EIO;
-    if (inet_pton(AF_INET6, host, &v6.sin6_addr) == 1)
-        return bufferevent_socket_connect(bev, (struct sockaddr *)&v6, sizeof(v6)) == 0 ? MP_OK
-                                                                                        : MP_EIO;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (literal_addr(host, port, &ss, &len))
+        return bufferevent_socket_connect(bev, (struct sockaddr *)&ss, (int)len) == 0 ? MP_OK
+                                                                                      : MP_EIO;
     if (cl->dns == NULL)
         cl->dns = evdns_base_new(cl->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
     if (cl->dns == NULL)
@@ -529,39 +635,118 @@ static struct origin *origin_of(struct mp_h1client *cl, const struct mp_h1_reque
     return o;
 }
 
+/* The connect timeout of x, armed (its event made by the first connect
+ * that waits: a reused connection, or one connected at once, needs none).
+ * MP_OK or MP_ENOMEM. */
+static int arm_connect_timeout(struct mp_h1xfer *x)
+{
+    if (x->connect_ev == NULL)
+        x->connect_ev = evtimer_new(x->cl->base, on_connect_timeout, x);
+    if (x->connect_ev == NULL)
+        return MP_ENOMEM;
+    struct timeval tv = {.tv_sec = x->rq.connect_timeout_ms / 1000,
+                         .tv_usec = (suseconds_t)(x->rq.connect_timeout_ms % 1000) * 1000};
+    return event_add(x->connect_ev, &tv) == 0 ? MP_OK : MP_ENOMEM;
+}
+
+static void bev_setup(struct h1conn *c)
+{
+    bufferevent_set_max_single_write(c->bev, SINGLE_IO_MAX);
+    bufferevent_set_max_single_read(c->bev, SINGLE_IO_MAX);
+    bufferevent_setcb(c->bev, on_conn_read, NULL, on_conn_event, c);
+}
+
+/* x's connection (x->c, without a bufferevent yet) to an address, the
+ * socket made here so that the request can be written at once: a connect to
+ * the same host completes inside connect(2), and a request written then
+ * leaves in the pass that asked for it, without waiting a pass for the
+ * socket to report writable (nor the getsockopt and epoll_ctl that wait
+ * costs); a burst of new streams reaches the upstream that much sooner.
+ * When the connect is still under way (a remote upstream: the write finds
+ * no room) the bufferevent waits for it as bufferevent_socket_connect()
+ * does, with the request in its output. MP_OK; MP_NOTFOUND when this path
+ * does not apply (TLS, a host name) or the connect failed at once (the
+ * usual connect then reports why); MP_ENOMEM, MP_EIO. */
+static int connect_direct(struct mp_h1xfer *x)
+{
+    struct h1conn *c = x->c;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int one = 1;
+    if (x->rq.https || !literal_addr(x->rq.host, x->rq.port, &ss, &len))
+        return MP_NOTFOUND;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return MP_NOTFOUND;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    ssize_t sent = -1;
+    if (connect(fd, (struct sockaddr *)&ss, len) == 0 || errno == EINPROGRESS)
+        sent = send_direct(x, fd);
+    c->bev = sent >= 0 ? bufferevent_socket_new(x->cl->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    if (c->bev == NULL) {
+        close(fd);
+        return sent >= 0 ? MP_ENOMEM : MP_NOTFOUND;
+    }
+    c->nodelay = true;
+    bev_setup(c);
+    size_t total = x_request_len(x);
+    if (sent > 0) { /* connected: it reads on its own from here on */
+        c->connected = true;
+        c->own_read = true;
+        event_assign(&c->rd, x->cl->base, fd, EV_READ | EV_PERSIST, on_raw_read, c);
+        if (event_add(&c->rd, NULL) != 0)
+            return MP_EIO;
+    }
+    if ((size_t)sent == total) { /* the request went whole */
+        x->request_bytes = total;
+        return MP_OK;
+    }
+    if (x_queue_request(x, (size_t)sent) != MP_OK)
+        return MP_ENOMEM;
+    if (sent > 0) /* the socket full: the write event sends the rest */
+        return bufferevent_enable(c->bev, EV_WRITE) == 0 ? MP_OK : MP_EIO;
+    if (bufferevent_socket_connect(c->bev, NULL, 0) != 0 ||
+        bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0)
+        return MP_EIO;
+    return arm_connect_timeout(x);
+}
+
+/* x on a new connection through its bufferevent: TLS, a host name to
+ * resolve, or an address connect_direct() could not connect at once.
+ * MP_OK or MP_EIO / MP_ENOMEM. */
+static int connect_bev(struct mp_h1xfer *x)
+{
+    struct h1conn *c = x->c;
+    c->bev = new_bev(x->cl, &x->rq);
+    if (c->bev == NULL)
+        return MP_EIO;
+    bev_setup(c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (x_queue_request(x, 0) != MP_OK ||
+        bev_connect(x->cl, c->bev, x->rq.host, x->rq.port) != MP_OK)
+        return MP_EIO;
+    return arm_connect_timeout(x);
+}
+
 /* x on a new connection. MP_OK or MP_EIO / MP_ENOMEM (nothing called). */
 static int x_connect(struct mp_h1xfer *x)
 {
     struct mp_h1client *cl = x->cl;
-    if (x->connect_ev == NULL) /* a reused connection needs none */
-        x->connect_ev = evtimer_new(cl->base, on_connect_timeout, x);
-    if (x->connect_ev == NULL)
-        return MP_ENOMEM;
     struct h1conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return MP_ENOMEM;
     c->cl = cl;
     c->o = origin_of(cl, &x->rq);
-    c->bev = new_bev(cl, &x->rq);
     c->tls = x->rq.https;
-    if (c->bev == NULL) {
-        conn_free(c);
-        return MP_EIO;
-    }
     c->x = x;
     x->c = c;
-    bufferevent_set_max_single_write(c->bev, SINGLE_IO_MAX);
-    bufferevent_set_max_single_read(c->bev, SINGLE_IO_MAX);
-    bufferevent_setcb(c->bev, on_conn_read, NULL, on_conn_event, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    struct timeval tv = {.tv_sec = x->rq.connect_timeout_ms / 1000,
-                         .tv_usec = (suseconds_t)(x->rq.connect_timeout_ms % 1000) * 1000};
-    if (x_queue_request(x, 0) != MP_OK ||
-        bev_connect(cl, c->bev, x->rq.host, x->rq.port) != MP_OK ||
-        event_add(x->connect_ev, &tv) != 0) {
+    int rc = connect_direct(x);
+    if (rc == MP_NOTFOUND)
+        rc = connect_bev(x);
+    if (rc != MP_OK) {
         x->c = NULL;
         conn_free(c);
-        return MP_EIO;
+        return rc == MP_ENOMEM ? MP_ENOMEM : MP_EIO;
     }
     return MP_OK;
 }
@@ -594,7 +779,7 @@ int mp_h1_start(struct mp_h1client *cl, const struct mp_h1_request *rq,
         x->c = c;
         x->reused = true;
         bufferevent_setcb(c->bev, on_conn_read, NULL, on_conn_event, c);
-        bufferevent_enable(c->bev, EV_READ);
+        read_on(c);
         if (x_send_request(x) == MP_OK) {
             *out = x;
             return MP_OK;
@@ -615,7 +800,7 @@ void mp_h1_pause(struct mp_h1xfer *x)
 {
     x->paused = true;
     if (x->c != NULL)
-        bufferevent_disable(x->c->bev, EV_READ);
+        read_off(x->c);
 }
 
 void mp_h1_resume(struct mp_h1xfer *x)
@@ -624,7 +809,7 @@ void mp_h1_resume(struct mp_h1xfer *x)
         return;
     x->paused = false;
     if (x->c != NULL)
-        bufferevent_enable(x->c->bev, EV_READ);
+        read_on(x->c);
     event_active(x->resume_ev, 0, 0); /* what was read before the pause */
 }
 

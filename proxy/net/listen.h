@@ -8,8 +8,9 @@
 #include "config/config.h"
 
 /* Binds and listens on addr; with reuseport, SO_REUSEPORT is set so several
- * workers can bind the same address. Returns the non-blocking socket, or -1
- * with err (borrowed, errcap bytes) saying why. */
+ * workers can bind the same address. TCP_NODELAY is set on the listener, so
+ * every connection it accepts has it from the start. Returns the
+ * non-blocking socket, or -1 with err (borrowed, errcap bytes) saying why. */
 int mp_listen_bind(const struct mp_addr *addr, bool reuseport, char *err, size_t errcap);
 
 /* Fails (-1, err set) when addr is already bound by anyone, even by sockets

@@ -11,18 +11,22 @@
  * With MPTEST_SENDCOUNT_ORDER=1 it also logs, in the order they happen,
  * each read from a watched socket as "upstream-CALL@FD BYTES" and each
  * write to a socket the process accepted (a client's) as "client-CALL@FD
- * BYTES", so that a test sees which comes first (test_streaming.py). */
+ * BYTES", so that a test sees which comes first (test_streaming.py), and
+ * each ioctl(2) on a watched socket as "upstream-ioctl@FD RESULT" (a
+ * FIONREAD before a read: test_upstream_native.py). */
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -218,4 +222,21 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     ssize_t (*real)(int, struct msghdr *, int);
     NEXT("recvmsg", real);
     return logged_read(fd, "recvmsg", real(fd, msg, flags));
+}
+
+/* glibc's prototype: int ioctl(int, unsigned long, ...); every request
+ * memproxy makes takes one pointer. */
+int ioctl(int fd, unsigned long req, ...)
+{
+    int (*real)(int, unsigned long, ...);
+    char line[64];
+    va_list ap;
+    va_start(ap, req);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    NEXT("ioctl", real);
+    int r = real(fd, req, arg);
+    if (order && is_watched(fd))
+        log_line(line, snprintf(line, sizeof(line), "upstream-ioctl@%d %d\n", fd, r));
+    return r;
 }

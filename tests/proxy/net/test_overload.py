@@ -140,9 +140,10 @@ class AcceptBurst(harness.ProxyTestCase):
     later. The worker is stopped (SIGSTOP) while the clients connect and
     send, so every request is waiting in the kernel when it resumes; the
     preload tests/proxy/passlog.c logs accepts, loop passes and reads in
-    order."""
+    order. One pass accepts every connection waiting (up to 512)."""
 
     CONNS = 24
+    MANY = 100
 
     def start_logged(self):
         env, path = harness.preload_env(self, 'MPTEST_PASSLOG_LIB', 'passes',
@@ -213,6 +214,35 @@ class AcceptBurst(harness.ProxyTestCase):
                     break
         self.assertEqual(late, [], '%d of %d waiting requests were read a pass after their accept'
                          % (len(late), len(full)))
+
+    def test_one_pass_accepts_every_waiting_connection(self):
+        # more connections than the listener took per wake-up before (64):
+        # all of them are accepted in the pass that finds them waiting
+        p, path = self.start_logged()
+        self.assertEqual(p.chat().status, 200)
+        raw = harness.build_request('POST', '/v1/chat/completions',
+                                    [('Content-Type', 'application/json')], harness.chat_body(content='many'))
+        self.stop(p)
+        conns = []
+        try:
+            for _ in range(self.MANY):
+                c = harness.HTTPConn(p.port)
+                self.addCleanup(c.close)
+                c.send(raw)
+                conns.append(c)
+        finally:
+            p.proc.send_signal(signal.SIGCONT)
+        for c in conns:
+            self.assertEqual(c.read_response('POST', timeout=10).status, 200)
+        ports = {str(c.sock.getsockname()[1]) for c in conns}
+        with open(path) as f:
+            lines = [line.split() for line in f]
+        at = [i for i, w in enumerate(lines) if w[0] == 'accept' and w[3] in ports]
+        self.assertEqual(len(at), self.MANY)
+        tid = lines[at[0]][1]
+        passes = [w for w in lines[at[0]:at[-1]] if w[0] == 'pass' and w[1] == tid]
+        self.assertEqual(len(passes), 0, 'the waiting connections took %d passes more to accept'
+                         % len(passes))
 
     def test_a_connection_closed_or_pipelining_before_accept(self):
         p, _ = self.start_logged()

@@ -11,7 +11,9 @@ Requirement 2: a request on a pooled connection costs no poll(2) or
 select(2) (counted by a preload, pollcount.c); libcurl, the control, polls
 on every reuse. Requirement 3: a 64 KiB body leaves in one sendmsg(2) with
 its head (logged by a preload, sendcount.c); libcurl, the control, takes
-several writes."""
+several writes. A new connection's request leaves in the same sendmsg(2)
+right after connect(2) (a connect to this host completes inside it), and
+one whose connect is still under way waits for it in the output."""
 
 import json
 import os
@@ -36,17 +38,21 @@ class ScriptedUpstream:
     'answer', 'answer_then_close_later' (answer, then close the idle
     connection after a moment), or 'drop' (close without answering)."""
 
-    def __init__(self, plan):
+    def __init__(self, plan, backlog=64, accepting=True):
         self.plan = plan
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(('127.0.0.1', 0))
-        self.sock.listen(64)
+        self.sock.listen(backlog)
         self.port = self.sock.getsockname()[1]
         self.requests = []  # (conn_index, request_index, head, body)
         self.conns = 0
         self.lock = threading.Lock()
         self.stop = False
+        if accepting:
+            self.start_accepting()
+
+    def start_accepting(self):
         threading.Thread(target=self.accept_loop, daemon=True).start()
 
     def accept_loop(self):
@@ -106,15 +112,16 @@ class ScriptedUpstream:
         self.sock.close()
 
 
-def proxy_ends_open(port):
-    """The connections to 127.0.0.1:port whose client end is still open
-    (/proc/net/tcp states ESTABLISHED and CLOSE_WAIT)."""
+def proxy_ends_open(port, states=('01', '08')):
+    """The connections to 127.0.0.1:port whose client end is in one of the
+    /proc/net/tcp states given (by default still open: ESTABLISHED and
+    CLOSE_WAIT; '02' is SYN_SENT)."""
     ends = []
     with open('/proc/net/tcp') as f:
         next(f)
         for line in f:
             fields = line.split()
-            if int(fields[2].rsplit(':', 1)[1], 16) == port and fields[3] in ('01', '08'):
+            if int(fields[2].rsplit(':', 1)[1], 16) == port and fields[3] in states:
                 ends.append(fields[1])
     return ends
 
@@ -156,6 +163,27 @@ class NativePool(harness.ProxyTestCase):
         # one request per connection: nothing was written to the closed one
         self.assertEqual(sorted((c, n) for c, n, _, _ in up.requests), [(0, 0), (1, 0)])
         self.assertEqual(p.metric('memproxy_upstream_errors_total'), 0)
+
+    def test_a_request_waits_for_a_connect_still_under_way(self):
+        # as to a remote upstream: the connect has not completed when the
+        # request is ready (here the upstream's accept queue is full, so its
+        # SYN waits for a retransmission); the request goes out once it has
+        up = ScriptedUpstream(lambda conn, req: 'answer', backlog=0, accepting=False)
+        self.addCleanup(up.close)
+        filler = socket.create_connection(('127.0.0.1', up.port))  # fills the queue
+        self.addCleanup(filler.close)
+        p = self.proxy_to(up)
+        body = harness.chat_body(content='after the handshake')
+        answers = []
+        t = threading.Thread(target=lambda: answers.append(p.chat(body=body, timeout=30)))
+        t.start()
+        mh.wait_for(lambda: proxy_ends_open(up.port, ('02',)), what="memproxy's connect under way")
+        up.start_accepting()  # the filler first: its connection ends when it closes
+        filler.close()
+        t.join(60)
+        self.assertEqual(len(answers), 1, 'no answer')
+        self.assertEqual(answers[0].status, 200, answers[0])
+        self.assertEqual([b for _, _, _, b in up.requests], [body])
 
     def test_a_request_the_upstream_read_and_dropped_is_not_sent_again(self):
         # the first connection answers once, then drops its second request unanswered
@@ -254,6 +282,39 @@ class BigBodyInOneWrite(harness.ProxyTestCase):
     def test_a_small_body_too(self):
         sends, total = self.writes_for('native', 'hello')
         self.assertEqual(sends, [('sendmsg', total)])
+
+    def test_an_answer_is_read_without_an_ioctl(self):
+        # libevent's bufferevent asks FIONREAD before every read; a plain
+        # connection reads on its own: read(2) alone, on the new connection
+        # and on the reused one
+        up, p, log = proxy_with_preload(self, 'native', 'MPTEST_SENDCOUNT_LIB', 'sends',
+                                        lambda up, path: {'MPTEST_SENDCOUNT_FILE': path,
+                                                          'MPTEST_SENDCOUNT_PORT': str(up.port),
+                                                          'MPTEST_SENDCOUNT_ORDER': '1'})
+        for i in range(3):
+            self.assertEqual(p.chat(body=harness.chat_body(content='n %d' % i)).status, 200)
+        self.assertEqual(up.conns, 1)
+        with open(log) as f:
+            calls = [line.split()[0].split('@')[0] for line in f if line.startswith('upstream-')]
+        self.assertNotIn('upstream-ioctl', calls)
+        self.assertGreaterEqual(calls.count('upstream-read'), 3, calls)
+
+    def test_a_new_connections_request_leaves_at_the_connect(self):
+        # the first request opens the connection: a connect to this host
+        # completes inside connect(2), and the request is written right
+        # after it, whole, rather than by the bufferevent (writev) once the
+        # socket reports writable a loop pass later
+        up, p, log = proxy_with_preload(self, 'native', 'MPTEST_SENDCOUNT_LIB', 'sends',
+                                        lambda up, path: {'MPTEST_SENDCOUNT_FILE': path,
+                                                          'MPTEST_SENDCOUNT_PORT': str(up.port),
+                                                          'MPTEST_SENDCOUNT_SNDBUF': str(1 << 20)})
+        body = harness.chat_body(content='x' * (64 * 1024))
+        self.assertEqual(p.chat(body=body).status, 200)
+        self.assertEqual(up.conns, 1)
+        head = up.requests[0][2]
+        with open(log) as f:
+            sends = [(call, int(n)) for call, n in (line.split() for line in f)]
+        self.assertEqual(sends, [('sendmsg', len(head) + 4 + len(body))])
 
     def test_curl_writes_a_big_body_apart_the_control(self):
         # the log sees what the native client avoids: libcurl sends the head,
