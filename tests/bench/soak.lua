@@ -1,7 +1,7 @@
 -- wrk script for tests/bench/soak.sh: a fixed population of users, each
 -- cycling through a fixed set of messages, so that the traffic repeats.
 --
---   wrk ... -s soak.lua URL -- SIZE PREFIX NUSERS NMSGS [XMEMORY]
+--   wrk ... -s soak.lua URL -- SIZE PREFIX NUSERS NMSGS [XMEMORY [MINREQ MINSECS DONEFILE]]
 --
 -- Request n goes to user PREFIX(n % NUSERS) with message number
 -- (n // NUSERS) % NMSGS: consecutive requests (and so the connections) belong
@@ -17,6 +17,13 @@
 -- every recorded turn supersedes facts and adds history. The body is
 -- padded to SIZE bytes like post.lua's. X-Memory is XMEMORY (default auto;
 -- `none` leaves the header out).
+--
+-- With MINREQ, MINSECS and DONEFILE, the (single) thread stops at the first
+-- response after both MINREQ responses and MINSECS seconds, and creates
+-- DONEFILE, at which the caller interrupts wrk (SIGINT: its main thread
+-- otherwise sleeps out -d). An epoch then ends on what it sent, not on the
+-- clock alone (wrk's -d is only its ceiling), so a slow or busy machine
+-- makes it longer, never too short to hold one pass.
 --
 -- done() prints post.lua's BENCH line:
 --   BENCH requests=N duration_us=N rps=F p50_us=N p90_us=N p99_us=N max_us=N
@@ -43,6 +50,21 @@ end
 local counter = 0
 local prefix, nusers, nmsgs
 local bodies = {}
+local min_responses, min_secs, started, done_file
+local responses = 0
+
+-- response() when MINREQ is given (wrk reads responses for Lua only when
+-- the script has one: without MINREQ the run costs what it did)
+local function stop_when_done()
+    responses = responses + 1
+    if responses >= min_responses and os.time() - started >= min_secs then
+        local f = io.open(done_file, "w")
+        if f ~= nil then
+            f:close()
+        end
+        wrk.thread:stop()
+    end
+end
 
 function init(args)
     local size = tonumber(args[1] or "1024") or 1024
@@ -50,6 +72,13 @@ function init(args)
     nusers = tonumber(args[3] or "200") or 200
     nmsgs = tonumber(args[4] or "30") or 30
     local xmem = args[5] or "auto"
+    min_responses = tonumber(args[6] or "")
+    min_secs = tonumber(args[7] or "") or 0
+    done_file = args[8]
+    started = os.time()
+    if min_responses ~= nil and done_file ~= nil then
+        response = stop_when_done
+    end
     wrk.method = "POST"
     wrk.headers["Content-Type"] = "application/json"
     wrk.headers["Authorization"] = "Bearer sk-bench"

@@ -8,10 +8,12 @@
 #                            [--users N] [--messages N] [--epochs N]
 #                            [--epoch-secs SEC] [--conns N] [--sample SEC]
 #                            [--sync full|meta|none] [--strict] [--keep-tmp]
-# --short: 200 users, 4 epochs of 15 s (~75 s, CI smoke: slow epochs ran
-#   520-630 req/s on 2 cores, and a pass of the cycle is 6,000 requests:
-#   at 11 s an epoch fell short of one pass, an invalid run, by chance);
+# --short: 200 users, 4 epochs of 15 s (~75 s, CI smoke);
 # --long: 1,000 users, 10 epochs of 60 s (10 min of traffic).
+# An epoch lasts its seconds and until one whole pass of the cycle
+# (users x messages requests) was answered, so a slow or busy machine makes
+# it longer, never too short to repeat the traffic (at most 20 times its
+# seconds).
 # Each epoch is one memproxy process whose clock is 2 h ahead of the last
 # one's (MEMPROXY_TEST_CLOCK_OFFSET_MS), so idempotency keys ([memory]
 # idempotency_hours = 1) expire between epochs and the same bodies are
@@ -43,7 +45,7 @@ keep_tmp=0
 body_size=1024
 
 usage() {
-    sed -n '7,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '7,23p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 
@@ -329,14 +331,19 @@ for e in $(seq 0 $((epochs - 1))); do
     ep[$e,depth0]=${cur[depth]%.*}
     ep[$e,ok0]=$((base[ok] + ${cur[ok]%.*}))
     wrk_out=$tmp/wrk-epoch$e.txt
+    # the epoch lasts epoch_secs and until one whole pass was answered
+    # (soak.lua then stops and creates done_file, and wrk is interrupted):
+    # a busy machine makes it longer, not invalid; -d is only a ceiling
+    done_file=$tmp/wrk-epoch$e.done
     # shellcheck disable=SC2086
-    $pin_wrk "$wrk_bin" -t1 -c"$conns" -d"${epoch_secs}s" --timeout 10s --latency \
+    $pin_wrk "$wrk_bin" -t1 -c"$conns" -d"$((epoch_secs * 20))s" --timeout 10s --latency \
         -s "$here/soak.lua" "$base_url$url_path" -- "$body_size" "$user_prefix" "$users" "$messages" auto \
-        >"$wrk_out" 2>&1 &
+        "$pass_len" "$epoch_secs" "$done_file" >"$wrk_out" 2>&1 &
     wrk_pid=$!
     started_pids="$started_pids $wrk_pid"
     next=$(($(date +%s) + sample_secs))
     while kill -0 "$wrk_pid" 2>/dev/null; do
+        [ ! -e "$done_file" ] || kill -INT "$wrk_pid" 2>/dev/null
         if [ "$(date +%s)" -ge "$next" ]; then
             take_sample "$e" traffic
             next=$((next + sample_secs))
@@ -509,7 +516,7 @@ report=$tmp/report.md
 {
     echo "# memproxy soak: growth bounded by users, not traffic"
     echo
-    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $mode mode: $users users, each cycling through $messages messages (1 KB bodies), $conns connections, one wrk thread, as fast as the machine goes; $epochs epochs of ${epoch_secs} s."
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $mode mode: $users users, each cycling through $messages messages (1 KB bodies), $conns connections, one wrk thread, as fast as the machine goes; $epochs epochs of ${epoch_secs} s, each longer until it has sent one whole pass ($pass_len requests)."
     echo "memproxy: hybrid mode, workers = 1, [memory] idempotency_hours = $idem_hours, [governance] sweep_interval_seconds = 5, history_per_fact = 20 (default), [storage] sync = $store_sync, durable_ack = true (default), no CPU pinning."
     echo "Each epoch is a new memproxy process on the same store with its clock $((clock_step_ms / 3600000)) h ahead of the last one's (MEMPROXY_TEST_CLOCK_OFFSET_MS): its start-up sweep purges the last epoch's idempotency keys, so the epoch's first pass through the cycle ($pass_len requests) is recorded again (facts change value, summaries fold, history is written) and the rest of the epoch repeats bodies already recorded (skipped)."
     echo
