@@ -16,6 +16,7 @@
 #include "log.h"
 #include "memory/memcred.h"
 #include "memory/jobauth.h"
+#include "memory/jobbatch.h"
 #include "memory/jobcall.h"
 #include "memory/jobop.h"
 #include "memory/jobresult.h"
@@ -456,13 +457,17 @@ static bool set_add(struct user_set *set, uint64_t h)
 /* The indexes of the user's waiting extraction jobs from i (the user's
  * first waiting job) on, in id order, up to a job of another kind; at most
  * extract_batch_turns (a call carries no more). */
+static size_t batch_max(const struct mp_memjobs *j)
+{
+    size_t max = j->cfg->memory.extract_batch_turns;
+    return max > MP_CONFIG_BATCH_TURNS_MAX ? MP_CONFIG_BATCH_TURNS_MAX : max;
+}
+
 static size_t collect_batch(const struct mp_memjobs *j, size_t i, int64_t now, size_t *idx)
 {
     const struct mp_job *first = &j->jobs[i];
-    size_t max = j->cfg->memory.extract_batch_turns;
+    size_t max = batch_max(j);
     size_t n = 0;
-    if (max > MP_CONFIG_BATCH_TURNS_MAX)
-        max = MP_CONFIG_BATCH_TURNS_MAX;
     for (size_t k = i; k < j->njobs && n < max; k++) {
         const struct mp_job *job = &j->jobs[k];
         if (!same_user(job, first->user, first->user_len) || job->failed != MP_JOB_FAIL_NONE)
@@ -622,17 +627,21 @@ static bool try_start(struct mp_memjobs *j, size_t i, int64_t now, char **auth, 
 
 /* One pass in id order: a user's first waiting job is its only candidate
  * (its later jobs wait behind it, but for the extraction jobs that go with
- * it in one batch), and a user with a running job waits. The next pass
- * comes in a tick, or sooner when a retry is due sooner (a backoff under
- * a tick is kept, not rounded up to it). */
+ * it in one batch), and a user with a running job waits. Whether a
+ * candidate's batch is due is looked up in the batches counted once per
+ * pass (jobbatch.h). The next pass comes in a tick, or sooner when a retry
+ * is due sooner (a backoff under a tick is kept, not rounded up to it). */
 void mp_memjobs_schedule(struct mp_memjobs *j)
 {
     int64_t now = mp_clock_now_ms(), next = now + TICK_MS;
     struct user_set busy;
+    struct mp_jobbatch batches;
     size_t i = 0;
     unsigned waiting = 0;
     if (!set_init(&busy, j->njobs + j->nrunning))
         return;
+    mp_jobbatch_build(&batches, j->jobs, j->njobs, batch_max(j),
+                      now); /* else: counted one by one */
     for (size_t k = 0; k < j->nrunning; k++)
         set_add(&busy,
                 mp_fnv1a64(MP_FNV1A64_BASIS, j->running[k]->job.user, j->running[k]->job.user_len));
@@ -650,9 +659,20 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
             i++;
             continue;
         }
+        if (!mp_jobauth_has(j->auth, j->cfg, job->user, job->user_len)) {
+            i++; /* held for a credential: a key, or the user's next request (count_held) */
+            continue;
+        }
+        size_t n =
+            job->kind == MP_JOB_EXTRACT ? mp_jobbatch_find(&batches, job) : MP_JOBBATCH_UNKNOWN;
+        if (n != MP_JOBBATCH_UNKNOWN && !batch_due(j, job, n, now)) {
+            waiting += (unsigned)n;
+            i++;
+            continue;
+        }
         auth = mp_jobauth_line(j->auth, j->cfg, job->user, job->user_len);
         if (auth == NULL) {
-            i++; /* held for a credential: a key, or the user's next request (count_held) */
+            i++; /* out of memory: the next pass */
             continue;
         }
         bool changed = try_start(j, i, now, &auth, &waiting);
@@ -661,6 +681,7 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
         recount(j); /* running now, retried or done */
     }
     free(busy.slots);
+    mp_jobbatch_free(&batches);
     held_pass(j, now);
     atomic_store(&j->batched, waiting);
     if (j->njobs > 0) {
