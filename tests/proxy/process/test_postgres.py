@@ -245,9 +245,20 @@ class SharedMemory(PgCase):
         return a, b, user
 
     def test_erasure_through_one_is_seen_by_the_other(self):
+        # A's readers keep the snapshots they built (storage/pg/store_pg_rcache.h):
+        # the user erased through B, A's very next read injects nothing of it
         a, b, user = self.two_knowing_aarhus('pgdel')
+        for _ in range(6):  # every loop of A's and its connections built and kept it
+            s = send(a, user, 'Where do I live?', x_memory='read')
+            self.assertOK(s)
+            self.assertIn('Aarhus', json.dumps(self.injection(s).elements))
         r = b.request('DELETE', '/v1/memory', [('X-User-Id', user)])
         self.assertEqual(r.status, 204, r)
+        for _ in range(6):
+            s = send(a, user, 'Where do I live?', x_memory='read')
+            self.assertOK(s)
+            self.assertIsNone(s.header('x-memory-error'))
+            self.assertNotIn(b'Aarhus', mh.upstream_body(self.fake, s))
         mem = mh.get_memory(a, user)
         self.assertEqual((mem['buffer'], mem['entities'], mem['summary']['text']), ([], [], None))
 
