@@ -518,7 +518,7 @@ report=$tmp/report.md
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $mode mode: $users users, each cycling through $messages messages (1 KB bodies), $conns connections, one wrk thread, as fast as the machine goes; $epochs epochs of ${epoch_secs} s, each longer until it has sent one whole pass ($pass_len requests)."
     echo "memproxy: hybrid mode, workers = 1, [memory] idempotency_hours = $idem_hours, [governance] sweep_interval_seconds = 5, history_per_fact = 20 (default), [storage] sync = $store_sync, durable_ack = true (default), no CPU pinning."
-    echo "Each epoch is a new memproxy process on the same store with its clock $((clock_step_ms / 3600000)) h ahead of the last one's (MEMPROXY_TEST_CLOCK_OFFSET_MS): its start-up sweep purges the last epoch's idempotency keys, so the epoch's first pass through the cycle ($pass_len requests) is recorded again (facts change value, summaries fold, history is written) and the rest of the epoch repeats bodies already recorded (skipped)."
+    echo "Each epoch is a new memproxy process on the same store with its clock $((clock_step_ms / 3600000)) h ahead of the last one's (MEMPROXY_TEST_CLOCK_OFFSET_MS): its start-up sweep purges the last epoch's idempotency keys, so the epoch's first pass through the cycle ($pass_len requests) is recorded again (facts change value, summaries fold, history is written) and the rest of the epoch repeats bodies already recorded: each a regenerate, recorded as a turn that stores no user message twice and replaces the reply kept (docs/memory-recording.md)."
     echo
     echo "## Store size over time"
     echo
@@ -608,7 +608,7 @@ report=$tmp/report.md
         echo "| $((e + 1)) | +$((e * clock_step_ms / 3600000)) h | ${ep[$e,requests]} | $(fmt_int "${ep[$e,rps]}") | $(awk -v x="${ep[$e,p50]}" 'BEGIN { printf "%.1f", x / 1000 }') | $(awk -v x="${ep[$e,p99]}" 'BEGIN { printf "%.1f", x / 1000 }') | ${ep[$e,recorded]} | ${ep[$e,dropped]} | ${ep[$e,depth0]} | ${ep[$e,purged_idem]} | $(fmt_mb "$(field "$s" used)") | $errs |"
     done
     echo
-    echo "Turns recorded: memproxy_memory_jobs_total{kind=\"record\",result=\"ok\"} during the epoch (a full pass is $pass_len). The rest of an epoch's requests repeat a body already recorded: skipped ($(fmt_int "${base[skipped]}") over the run). Extraction jobs: ${base[extract]}, summarization jobs: ${base[summarize]}; history entries purged by retention: ${base[purged_history]}; turns dropped (queue full): ${base[dropped]}. Last epoch's queue drained in ${ep[drain_s]:-n/a} s after the traffic."
+    echo "Turns recorded: memproxy_memory_jobs_total{kind=\"record\",result=\"ok\"} during the epoch (a full pass is $pass_len). The rest of an epoch's requests repeat a body already recorded: regenerates, counted as recorded turns (their user messages are not stored twice); skipped as already recorded: $(fmt_int "${base[skipped]}") over the run. Extraction jobs: ${base[extract]}, summarization jobs: ${base[summarize]}; history entries purged by retention: ${base[purged_history]}; turns dropped (queue full): ${base[dropped]}. Last epoch's queue drained in ${ep[drain_s]:-n/a} s after the traffic."
     echo
     echo "Turns dropped: refused because the memory queue was full (queue_max = 10000 items, pending jobs included, or queue_max_bytes); a dropped turn keeps no idempotency key, so the cycle records it when it comes back, if the queue has room then. Queue at the start: memproxy_memory_queue_depth after the start-up sweep (pending jobs survive a restart in the store)."
     echo
