@@ -223,12 +223,19 @@ static void begin_txn(struct mp_memread_call *c)
     serve(mr);
 }
 
+/* Runs c over its snapshot: the one the link lent (the user's row found
+ * unchanged), read before on_round returns and never kept, else its own. */
 static void run_once(struct mp_memread_call *c)
 {
     const struct mp_snap_range *m;
-    mp_store_snap_run_begin(c->fetch.snap);
-    int rc = c->run(c->arg, c->fetch.snap);
-    if (mp_store_snap_misses(c->fetch.snap, &m) == 0) {
+    struct mp_store *snap = c->fetch.lent != NULL ? c->fetch.lent : c->fetch.snap;
+    c->fetch.lent = NULL;
+    mp_store_snap_run_begin(snap);
+    int rc = c->run(c->arg, snap);
+    size_t misses = mp_store_snap_misses(snap, &m);
+    if (snap != c->fetch.snap)
+        mp_store_snap_run_begin(snap); /* the lender's store keeps no misses of this run */
+    if (misses == 0) {
         finish(c, rc);
     } else if (!c->txn) {
         begin_txn(c);

@@ -199,6 +199,7 @@ int mp_pg_link_send(struct mp_pg_link *l, struct mp_pg_fetch *f, enum mp_pg_roun
 {
     if (l->broken || !l->connected)
         return MP_EIO;
+    f->lent = NULL;
     int rc = queue_round(l, f, kind);
     if (rc == MP_OK && kind != MP_PG_ROUND_USER)
         rc = flush(l);
@@ -305,8 +306,8 @@ static int take_user(struct mp_pg_link *l, struct mp_pg_fetch *f, const PGresult
     size_t verlen;
     if (!in_txn && is_usnap(r, MP_PG_USNAP_SAME_TABLE)) {
         const unsigned char *ver = mp_pg_cell(r, 0, 1, &verlen);
-        int rc = mp_pg_rcache_fill(l->cache, f->prefix, f->plen, ver, verlen, f->snap);
-        return rc == MP_NOTFOUND ? MP_ETOOBIG : rc;
+        f->lent = mp_pg_rcache_lend(l->cache, f->prefix, f->plen, ver, verlen);
+        return f->lent != NULL ? MP_OK : MP_ETOOBIG;
     }
     int rc = build_user(f, r, in_txn);
     if (rc == MP_OK && !in_txn && is_usnap(r, MP_PG_USNAP_ROW_TABLE)) {

@@ -45,7 +45,12 @@ enum mp_pg_round { MP_PG_ROUND_USER, MP_PG_ROUND_TXN_USER, MP_PG_ROUND_MISSES, M
 /* One read's state on a link: the caller's, set before the first round;
  * the link writes status while a round runs. */
 struct mp_pg_fetch {
-    struct mp_store *snap;                          /* a snapshot store, filled */
+    struct mp_store *snap; /* a snapshot store, filled */
+    /* A USER round that found the user's row unchanged: the snapshot the
+       link keeps of it (store_pg_rcache.h), lent instead of filling snap.
+       Valid until on_round returns: read it there, or drop it. NULL
+       otherwise (each round starts it NULL). */
+    struct mp_store *lent;
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX]; /* the user's (store_backend.h) */
     size_t plen;
     /* The round's results are in snap (MP_OK), or it failed: MP_ETOOBIG

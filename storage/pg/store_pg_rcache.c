@@ -68,14 +68,14 @@ size_t mp_pg_rcache_version(const struct mp_pg_rcache *c, const unsigned char *p
     return e != NULL ? e->vlen : 0;
 }
 
-int mp_pg_rcache_fill(struct mp_pg_rcache *c, const unsigned char *prefix, size_t plen,
-                      const unsigned char *ver, size_t vlen, struct mp_store *snap)
+struct mp_store *mp_pg_rcache_lend(struct mp_pg_rcache *c, const unsigned char *prefix, size_t plen,
+                                   const unsigned char *ver, size_t vlen)
 {
     struct entry *e = find(c, prefix, plen);
     if (e == NULL || e->vlen != vlen || memcmp(e->ver, ver, vlen) != 0)
-        return MP_NOTFOUND;
+        return NULL;
     e->used = ++c->reads;
-    return mp_store_snap_copy(snap, e->snap);
+    return e->snap;
 }
 
 /* The least recently read entry held, or NULL (none). */

@@ -1,12 +1,12 @@
 /* A link's read cache (store_pg_link.h): the snapshot stores its reads
  * built, per user, each with the version of the user's snapshot row
  * (mp_usnap, store_pg_usnap.h) it was built from, so that a read of a user
- * whose row did not change costs a copy instead of a decompression, a
- * decode and a derivation of the user's postings:
+ * whose row did not change costs nothing but the check, instead of a
+ * decompression, a decode and a derivation of the user's postings:
  *
  *   read ─> the user's row, $2 = the version held ──> PostgreSQL
  *     row changed (or none held): the value ──> build, keep a copy here
- *     row unchanged: its version, no value ───> copy from here
+ *     row unchanged: its version, no value ───> read the one kept here
  *
  * The version is checked by the server on every read, inside the read's
  * own statement, so a write by any proxy (it rewrites the row in its
@@ -42,12 +42,14 @@ void mp_pg_rcache_free(struct mp_pg_rcache *c);
 size_t mp_pg_rcache_version(const struct mp_pg_rcache *c, const unsigned char *prefix, size_t plen,
                             const unsigned char **ver);
 
-/* Makes snap (a snapshot store) hold what the user's entry of version
- * ver[0..vlen) holds (mp_store_snap_copy()). MP_OK; MP_NOTFOUND when no
- * such entry is held (it went out, or was replaced: read the user again),
- * snap untouched; MP_ENOMEM (snap left empty). */
-int mp_pg_rcache_fill(struct mp_pg_rcache *c, const unsigned char *prefix, size_t plen,
-                      const unsigned char *ver, size_t vlen, struct mp_store *snap);
+/* The snapshot store the user's entry of version ver[0..vlen) keeps,
+ * lent, or NULL when no such entry is held (it went out, or was replaced:
+ * read the user again). It stays c's: valid until the next
+ * mp_pg_rcache_keep() or mp_pg_rcache_free() on c. A reader may run a
+ * view over it (which may sort it or note misses in it:
+ * mp_store_snap_run_begin() clears those), never add to or clear it. */
+struct mp_store *mp_pg_rcache_lend(struct mp_pg_rcache *c, const unsigned char *prefix, size_t plen,
+                                   const unsigned char *ver, size_t vlen);
 
 /* Keeps a copy of snap (just built from the user's row of version
  * ver[0..vlen), nothing else read into it) as the user's entry, replacing

@@ -2,7 +2,8 @@
  * bytes in one run of the destination's chunks, the rows and the derived
  * postings pointed at the copy, the covered ranges. It neither decodes nor
  * sorts anything, so a reader that keeps a built snapshot (the PostgreSQL
- * link's read cache, store_pg_rcache.h) pays a copy instead of a build. */
+ * link's read cache, store_pg_rcache.h) pays one copy instead of a build
+ * each time it reads the user again. */
 #include "snap/store_snap_private.h"
 
 #include <stdlib.h>

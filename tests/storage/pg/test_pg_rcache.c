@@ -1,5 +1,5 @@
 /* The PostgreSQL link's read cache (storage/pg/store_pg_rcache.h): a user's
- * kept snapshot is handed out only for the version it was kept with, a
+ * kept snapshot is lent only for the version it was kept with, a
  * newer version replaces it, and the least recently read users go out
  * past MP_PG_RCACHE_USERS or MP_PG_RCACHE_BYTES. (The version checked by
  * the server, through two proxies: tests/proxy/process/test_postgres.py.) */
@@ -46,10 +46,9 @@ static char *value_in(struct mp_store *s, const char *k)
     return out;
 }
 
-static int fill(struct mp_pg_rcache *c, const char *user, const char *ver, struct mp_store **got)
+static struct mp_store *lend(struct mp_pg_rcache *c, const char *user, const char *ver)
 {
-    ck_assert_int_eq(mp_store_snap_new(&like, got), MP_OK);
-    return mp_pg_rcache_fill(c, V(user), V(ver), *got);
+    return mp_pg_rcache_lend(c, V(user), V(ver));
 }
 
 START_TEST(test_rcache_hands_out_only_the_version_kept)
@@ -63,22 +62,17 @@ START_TEST(test_rcache_hands_out_only_the_version_kept)
     mp_store_free(a1); /* kept as a copy */
     ck_assert_uint_eq(mp_pg_rcache_version(c, V("ada"), &ver), 6);
     ck_assert_int_eq(memcmp(ver, "741.90", 6), 0);
-    ck_assert_int_eq(fill(c, "ada", "741.90", &got), MP_OK);
+    ck_assert_ptr_nonnull(got = lend(c, "ada", "741.90"));
     ck_assert_str_eq(value_in(got, "city"), "Aarhus");
-    mp_store_free(got);
-    /* another version, or another user: nothing handed out, the store untouched */
-    ck_assert_int_eq(fill(c, "ada", "742.90", &got), MP_NOTFOUND);
-    ck_assert_str_eq(value_in(got, "city"), "");
-    mp_store_free(got);
-    ck_assert_int_eq(fill(c, "bob", "741.90", &got), MP_NOTFOUND);
-    mp_store_free(got);
+    ck_assert_ptr_eq(lend(c, "ada", "741.90"), got); /* the one kept, lent again: no copy */
+    /* another version, or another user: nothing lent */
+    ck_assert_ptr_null(lend(c, "ada", "742.90"));
+    ck_assert_ptr_null(lend(c, "bob", "741.90"));
     /* a newer version replaces the old one */
     ck_assert_int_eq(mp_pg_rcache_keep(c, V("ada"), V("802.91"), a2), MP_OK);
-    ck_assert_int_eq(fill(c, "ada", "741.90", &got), MP_NOTFOUND);
-    mp_store_free(got);
-    ck_assert_int_eq(fill(c, "ada", "802.91", &got), MP_OK);
+    ck_assert_ptr_null(lend(c, "ada", "741.90"));
+    ck_assert_ptr_nonnull(got = lend(c, "ada", "802.91"));
     ck_assert_str_eq(value_in(got, "city"), "Odense");
-    mp_store_free(got);
     char longver[MP_PG_RCACHE_VER_MAX + 2];
     memset(longver, '7', sizeof(longver) - 1);
     longver[sizeof(longver) - 1] = '\0';
@@ -92,7 +86,7 @@ END_TEST
 START_TEST(test_rcache_keeps_the_recently_read_users_within_bounds)
 {
     struct mp_pg_rcache *c = NULL;
-    struct mp_store *s = snap_with("k", "v"), *got;
+    struct mp_store *s = snap_with("k", "v");
     const unsigned char *ver;
     char user[16];
     ck_assert_int_eq(mp_pg_rcache_new(&c), MP_OK);
@@ -100,8 +94,7 @@ START_TEST(test_rcache_keeps_the_recently_read_users_within_bounds)
         snprintf(user, sizeof(user), "u%d", i);
         ck_assert_int_eq(mp_pg_rcache_keep(c, V(user), V("1.1"), s), MP_OK);
     }
-    ck_assert_int_eq(fill(c, "u0", "1.1", &got), MP_OK); /* u0 read: u1 is the oldest now */
-    mp_store_free(got);
+    ck_assert_ptr_nonnull(lend(c, "u0", "1.1")); /* u0 read: u1 is the oldest now */
     ck_assert_int_eq(mp_pg_rcache_keep(c, V("new"), V("1.1"), s), MP_OK);
     ck_assert_uint_gt(mp_pg_rcache_version(c, V("u0"), &ver), 0);
     ck_assert_uint_eq(mp_pg_rcache_version(c, V("u1"), &ver), 0);
