@@ -36,6 +36,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,9 +110,11 @@ struct mp_request {
     char upstream_id[UPSTREAM_ID_MAX];
     bool has_user;
     bool anthropic; /* the route goes to [anthropic] (its URL, x-api-key, error shape) */
-    /* last: the large parts a relayed event touches at most at their start */
+    /* last: the large parts a relayed event touches at most at their start
+       (request_new zeroes neither whole) */
     struct mp_reqmem mem;
-    struct iovec send[MP_SPLICE_PIECES_MAX]; /* client = curl: the body it reads, in order */
+    struct iovec send[MP_SPLICE_PIECES_MAX]; /* client = curl: the body it reads, in order:
+                                                send[0..nsend) */
 };
 
 void mp_request_limits(const struct mp_loop *loop, struct mp_conn_limits *out)
@@ -688,9 +691,10 @@ static bool finish_head(struct mp_request *r)
                   !r->no_body;
         ok = head_add(r, lines, mp_reqmem_headers(&r->mem, lines, sizeof(lines)));
         /* the id memory records as the turn's source (provenance) */
-        int n = snprintf(lines, sizeof(lines), "X-Memproxy-Request-Id: %s\r\n", r->request_id);
-        if (ok && n > 0 && (size_t)n < sizeof(lines))
-            ok = head_add(r, lines, (size_t)n);
+        static const char rid[] = "X-Memproxy-Request-Id: ";
+        if (ok)
+            ok = head_add(r, rid, sizeof(rid) - 1) &&
+                 head_add(r, r->request_id, strlen(r->request_id)) && head_add(r, "\r\n", 2);
     }
     if (ok && (r->close_delimited || mp_conn_wants_close(c)))
         ok = head_add(r, "Connection: close\r\n", 19);
@@ -1247,9 +1251,13 @@ static struct mp_request *request_new(struct mp_conn *c, const struct mp_http_re
                                       size_t body_len)
 {
     struct mp_loop *loop = mp_conn_loop(c);
-    struct mp_request *r = calloc(1, sizeof(*r));
+    struct mp_request *r = malloc(sizeof(*r));
     if (r == NULL)
         return NULL;
+    /* zero but for the arrays read only up to a length set with them:
+       send[0..nsend) and mem's (mp_reqmem_clear), 2 KB of 5 */
+    memset(r, 0, offsetof(struct mp_request, mem));
+    mp_reqmem_clear(&r->mem);
     r->loop = loop;
     r->conn = c;
     r->head = head;
