@@ -16,6 +16,7 @@
 #include "wire/clienttask.h"
 #include "wire/completion.h"
 #include "wire/inserted.h"
+#include "decimal.h"
 #include "hex.h"
 #include "http/http_parse.h"
 #include "wire/inject.h"
@@ -793,16 +794,10 @@ static void put_line(struct lines *l, const char *name, const char *v0, const ch
 size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
 {
     struct lines l = {.out = out, .cap = cap, .full = cap == 0};
-    char tokens[11];
-    size_t t = sizeof(tokens) - 1;
-    unsigned v = (unsigned)m->injected_tokens;
-    tokens[t] = '\0';
-    do {
-        tokens[--t] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
+    char tokens[MP_DECIMAL_U64_MAX + 1];
+    tokens[mp_decimal_u64(m->injected_tokens, tokens)] = '\0';
     put_line(&l, "X-Memory-Mode: ", mp_config_mode_name(m->mode), NULL, NULL);
-    put_line(&l, "X-Memory-Injected-Tokens: ", tokens + t, NULL, NULL);
+    put_line(&l, "X-Memory-Injected-Tokens: ", tokens, NULL, NULL);
     /* the read's code first, then the turn's: both facts, never one for the other */
     const char *first = m->error != NULL ? m->error : m->turn_error;
     const char *second = m->error != NULL ? m->turn_error : NULL;

@@ -61,6 +61,7 @@
 #include "wire/sidereq.h"
 #include "wire/splice.h"
 #include "http/sse.h"
+#include "decimal.h"
 #include "hex.h"
 #include "status.h"
 #include "net/upstream.h"
@@ -446,8 +447,8 @@ static void build_native_head(struct mp_request *r, const struct mp_config *cfg,
     text_add(r, base->host, strlen(base->host));
     text_add(r, "]", v6 ? 1 : 0);
     if (base->port != (base->https ? 443 : 80)) {
-        int n = snprintf(num, sizeof(num), ":%u", (unsigned)base->port);
-        text_add(r, num, (size_t)n);
+        text_add(r, ":", 1);
+        text_add(r, num, mp_decimal_u64(base->port, num));
     }
     text_add(r, "\r\n", 2);
     for (size_t i = 0; i < head->num_headers; i++) {
@@ -465,8 +466,7 @@ static void build_native_head(struct mp_request *r, const struct mp_config *cfg,
     if (r->anthropic && cfg->anthropic.api_key[0] != '\0')
         text_line(r, "x-api-key", cfg->anthropic.api_key, strlen(cfg->anthropic.api_key), "", 0);
     if (has_body) {
-        int n = snprintf(num, sizeof(num), "%zu", send_len);
-        text_line(r, "Content-Length", num, (size_t)n, "", 0);
+        text_line(r, "Content-Length", num, mp_decimal_u64(send_len, num), "", 0);
     }
     text_add(r, "\r\n", 2);
 }
@@ -625,9 +625,16 @@ static bool take_status(struct mp_request *r, int status, const char *reason, si
     r->resp_head.len = 0;
     if (r->interim)
         return true;
-    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %.*s\r\n", status,
-                     (int)(reason_len < 512 ? reason_len : 512), reason);
-    return n > 0 && (size_t)n < sizeof(line) && head_add(r, line, (size_t)n);
+    /* "HTTP/1.1 %d %.*s\r\n": the reason up to its first NUL, as printf's */
+    size_t rn = strnlen(reason, reason_len < 512 ? reason_len : 512);
+    size_t n = sizeof("HTTP/1.1 ") - 1;
+    memcpy(line, "HTTP/1.1 ", n);
+    n += mp_decimal_u64((uint64_t)status, line + n); /* >= 200 here */
+    line[n++] = ' ';
+    memcpy(line + n, reason, rn);
+    n += rn;
+    memcpy(line + n, "\r\n", 2);
+    return head_add(r, line, n + 2);
 }
 
 /* What the proxy needs of one field of the upstream's head (value without
