@@ -252,9 +252,12 @@ static bool is_memory_header(const struct mp_config *cfg, const struct mp_http_h
 }
 
 /* Whether any Connection line of the request lists h's name: such a
- * field is hop-by-hop too. */
-static bool connection_lists(const struct mp_request *r, const struct mp_http_header *h)
+ * field is hop-by-hop too. lines: whether the request has a Connection
+ * line at all (found once for all its fields, not once a field). */
+static bool connection_lists(const struct mp_request *r, bool lines, const struct mp_http_header *h)
 {
+    if (!lines)
+        return false;
     struct mp_http_values it;
     const char *v;
     size_t n;
@@ -271,7 +274,7 @@ static bool connection_lists(const struct mp_request *r, const struct mp_http_he
  * memproxy's own headers stay home unless [upstream]
  * forward_memory_headers; Accept-Encoding is dropped when the reply will
  * be recorded (a compressed reply could not be read). */
-static bool forwards(const struct mp_request *r, const struct mp_config *cfg,
+static bool forwards(const struct mp_request *r, const struct mp_config *cfg, bool lines,
                      const struct mp_http_header *h)
 {
     if (mp_http_is_hop_by_hop(h->name, h->name_len) || name_is(h, "host") ||
@@ -279,7 +282,7 @@ static bool forwards(const struct mp_request *r, const struct mp_config *cfg,
         return false;
     if (!cfg->upstream.forward_memory_headers && is_memory_header(cfg, h))
         return false;
-    if (connection_lists(r, h))
+    if (connection_lists(r, lines, h))
         return false;
     if (!r->anthropic && cfg->upstream.api_key[0] != '\0' && name_is(h, "authorization"))
         return false;
@@ -294,9 +297,10 @@ static void build_headers(struct mp_request *r, const struct mp_config *cfg)
 {
     const struct mp_http_request_head *head = r->head;
     bool has_accept = false, has_ctype = false;
+    bool lines = mp_http_find_header(head, "connection", 10) != NULL;
     for (size_t i = 0; i < head->num_headers; i++) {
         const struct mp_http_header *h = &head->headers[i];
-        if (!forwards(r, cfg, h))
+        if (!forwards(r, cfg, lines, h))
             continue;
         has_accept = has_accept || name_is(h, "accept");
         has_ctype = has_ctype || name_is(h, "content-type");
@@ -451,9 +455,10 @@ static void build_native_head(struct mp_request *r, const struct mp_config *cfg,
         text_add(r, num, mp_decimal_u64(base->port, num));
     }
     text_add(r, "\r\n", 2);
+    bool lines = mp_http_find_header(head, "connection", 10) != NULL;
     for (size_t i = 0; i < head->num_headers; i++) {
         const struct mp_http_header *h = &head->headers[i];
-        if (!forwards(r, cfg, h))
+        if (!forwards(r, cfg, lines, h))
             continue;
         text_add(r, h->name, h->name_len);
         text_add(r, ": ", 2);
@@ -602,15 +607,23 @@ static void relay(struct mp_request *r, const char *data, size_t len)
     mp_conn_flush(r->conn);
 }
 
+/* len more bytes of the response head, to be written at the pointer
+ * returned; NULL past RESP_HEAD_MAX or out of memory. */
+static char *head_room(struct mp_request *r, size_t len)
+{
+    if (r->resp_head.len + len > RESP_HEAD_MAX ||
+        mp_buf_reserve(r->loop, &r->resp_head, r->resp_head.len + len) != MP_OK)
+        return NULL;
+    r->resp_head.len += len;
+    return r->resp_head.data + r->resp_head.len - len;
+}
+
 static bool head_add(struct mp_request *r, const char *s, size_t len)
 {
-    if (r->resp_head.len + len > RESP_HEAD_MAX)
-        return false;
-    if (mp_buf_reserve(r->loop, &r->resp_head, r->resp_head.len + len) != MP_OK)
-        return false;
-    memcpy(r->resp_head.data + r->resp_head.len, s, len);
-    r->resp_head.len += len;
-    return true;
+    char *p = head_room(r, len);
+    if (p != NULL)
+        memcpy(p, s, len);
+    return p != NULL;
 }
 
 /* ---- the upstream's head, from either client ---- */
@@ -666,8 +679,14 @@ static bool take_field(struct mp_request *r, const char *name, size_t nlen, cons
     if (r->interim || mp_http_is_hop_by_hop(name, nlen))
         return true;
     note_header(r, name, nlen, v, vlen);
-    return head_add(r, name, nlen) && head_add(r, ": ", 2) && head_add(r, v, vlen) &&
-           head_add(r, "\r\n", 2);
+    char *p = head_room(r, nlen + 2 + vlen + 2);
+    if (p == NULL)
+        return false;
+    memcpy(p, name, nlen);
+    memcpy(p + nlen, ": ", 2);
+    memcpy(p + nlen + 2, v, vlen);
+    memcpy(p + nlen + 2 + vlen, "\r\n", 2);
+    return true;
 }
 
 /* The upstream head is complete: decide the framing and send it. */
