@@ -1021,9 +1021,9 @@ static int record_turn(struct mp_reqmem *m, struct mp_loop *loop, const char *re
     struct mp_turn *t = NULL;
     size_t reply_len = 0;
     const char *auth_name = NULL;
-    const struct mp_http_header *auth = mp_memcred_client(head, m->route_api, &auth_name);
     if (!m->writes || loop->memworker == NULL)
         return MP_NOTFOUND;
+    const struct mp_http_header *auth = mp_memcred_client(head, m->route_api, &auth_name);
     if (m->capture_failed)
         return lost(loop, request_id, m->capture_oom ? MP_ENOMEM : MP_ETOOBIG);
     char *owned = NULL;
