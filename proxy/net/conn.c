@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,9 +310,25 @@ static void begin_wait(struct mp_conn *c)
     arm_timer(c, c->lim.idle_timeout_ms);
 }
 
+/* A connection zeroed but for its head's header array (4 KiB of its 5):
+ * only headers[0..num_headers) is ever written (mp_http_parse_request_head)
+ * or read, so the array's bytes past a fresh connection's 0 are never
+ * looked at. NULL when out of memory. */
+static struct mp_conn *conn_alloc(void)
+{
+    struct mp_conn *c = malloc(sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    size_t arr = offsetof(struct mp_conn, head.headers);
+    size_t after = offsetof(struct mp_conn, head.num_headers);
+    memset(c, 0, arr);
+    memset((char *)c + after, 0, sizeof(*c) - after);
+    return c;
+}
+
 void mp_conn_new(struct mp_loop *loop, int fd, const struct mp_conn_kind *kind, bool reject)
 {
-    struct mp_conn *c = calloc(1, sizeof(*c));
+    struct mp_conn *c = conn_alloc();
     if (c == NULL)
         goto fail;
     c->out = evbuffer_new();

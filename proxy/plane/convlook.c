@@ -1,13 +1,13 @@
 /* Finding a request's conversation (convlook.h). */
 #include "plane/convlook.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "wire/chain.h"
 #include "wire/chatreq.h"
 #include "wire/ownwords.h"
 #include "http/http_parse.h"
+#include "hex.h"
 #include "format/sha256.h"
 #include "status.h"
 #include "ops/store.h"
@@ -206,8 +206,11 @@ uint64_t mp_convlook_export_digest(const char *user, size_t ulen, const char *so
 void mp_convlook_chain_is(const char *user, size_t ulen, uint64_t conv, struct mp_convlook *look)
 {
     /* the head's key from the digest alone: a later link knows no more */
-    char hex[17];
-    snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)conv);
+    unsigned char be[8];
+    char hex[2 * sizeof(be) + 1];
+    for (size_t i = 0; i < sizeof(be); i++)
+        be[i] = (unsigned char)(conv >> (56 - 8 * i));
+    mp_hex_encode(be, sizeof(be), hex); /* "%016llx" */
     struct mp_convid c = {.kind = MP_CONVID_CHAIN, .source = "chain", .id = hex, .id_len = 16};
     look->known = key_of(user, ulen, &c, look->key);
     look->session = false;

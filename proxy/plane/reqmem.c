@@ -2,6 +2,7 @@
 #include "plane/reqmem.h"
 
 #include <openssl/crypto.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "wire/clienttask.h"
 #include "wire/completion.h"
 #include "wire/inserted.h"
+#include "decimal.h"
 #include "hex.h"
 #include "http/http_parse.h"
 #include "wire/inject.h"
@@ -168,6 +170,12 @@ int mp_reqmem_user_key(const struct mp_loop *loop, const struct mp_http_request_
     return MP_OK;
 }
 
+void mp_reqmem_clear(struct mp_reqmem *m)
+{
+    memset(m, 0, offsetof(struct mp_reqmem, reply_id));
+    memset(&m->owns, 0, offsetof(struct mp_ownwords, items));
+}
+
 void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, const char *user,
                     size_t user_len)
 {
@@ -220,6 +228,8 @@ void mp_reqmem_keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_mes
 
 static void found_reset(struct mp_reqmem_found *f)
 {
+    if (!f->used)
+        return; /* zero already: nothing to release */
     json_decref(f->explanation);
     mp_splice_cleanup(&f->splice);
     mp_store_conv_cleanup(&f->conv_rec);
@@ -536,6 +546,7 @@ static int read_run(void *arg, struct mp_store *store)
     struct mp_reqmem_found *f = &m->found;
     bool reads, writes;
     found_reset(f);
+    f->used = true;
     if (!m->reads && m->chain_ref == 0)
         return read_mode(m, store);
     struct mp_store_view *view = NULL;
@@ -755,27 +766,55 @@ int mp_reqmem_body_iov(const struct mp_reqmem *m, const char *client_body, size_
     return MP_OK;
 }
 
+/* Header lines built into out[0..cap) (NUL-terminated while not full);
+ * full: one did not fit. Not snprintf: every response writes these, and
+ * a format string's walk costs more than the copies. */
+struct lines {
+    char *out;
+    size_t cap, n;
+    bool full;
+};
+
+/* The line "name" v[0] v[1] v[2] CRLF, NULL parts left out. */
+static void put_line(struct lines *l, const char *name, const char *v0, const char *v1,
+                     const char *v2)
+{
+    const char *part[] = {name, v0, v1, v2, "\r\n"};
+    for (size_t i = 0; i < sizeof(part) / sizeof(part[0]) && !l->full; i++) {
+        size_t len = part[i] != NULL ? strlen(part[i]) : 0;
+        l->full = len >= l->cap - l->n;
+        if (!l->full && len > 0) {
+            memcpy(l->out + l->n, part[i], len);
+            l->n += len;
+            l->out[l->n] = '\0';
+        }
+    }
+}
+
 size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
 {
+    struct lines l = {.out = out, .cap = cap, .full = cap == 0};
+    char tokens[MP_DECIMAL_U64_MAX + 1];
+    tokens[mp_decimal_u64(m->injected_tokens, tokens)] = '\0';
+    put_line(&l, "X-Memory-Mode: ", mp_config_mode_name(m->mode), NULL, NULL);
+    put_line(&l, "X-Memory-Injected-Tokens: ", tokens, NULL, NULL);
     /* the read's code first, then the turn's: both facts, never one for the other */
     const char *first = m->error != NULL ? m->error : m->turn_error;
     const char *second = m->error != NULL ? m->turn_error : NULL;
-    bool ex = m->explain_id[0] != '\0';
+    if (first != NULL)
+        put_line(&l, "X-Memory-Error: ", first, second != NULL ? ", " : NULL, second);
     /* what was skipped and why: a client task, or a temporary chat's recording */
-    const char *skip = m->task >= 0 ? "client_task:" : m->temporary ? "temporary_chat" : NULL;
-    int n = snprintf(
-        out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s%s%s%s%s%s%s",
-        mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
-        first != NULL ? "X-Memory-Error: " : "", first != NULL ? first : "",
-        second != NULL ? ", " : "", second != NULL ? second : "", first != NULL ? "\r\n" : "",
-        skip != NULL ? "X-Memory-Skipped: " : "", skip != NULL ? skip : "",
-        m->task >= 0 ? mp_clienttask_kind_name(m->task) : "", skip != NULL ? "\r\n" : "",
-        ex ? "X-Memory-Explain-Id: " : "", ex ? m->explain_id : "", ex ? "\r\n" : "");
+    if (m->task >= 0)
+        put_line(&l, "X-Memory-Skipped: ", "client_task:", mp_clienttask_kind_name(m->task), NULL);
+    else if (m->temporary)
+        put_line(&l, "X-Memory-Skipped: ", "temporary_chat", NULL, NULL);
+    if (m->explain_id[0] != '\0')
+        put_line(&l, "X-Memory-Explain-Id: ", m->explain_id, NULL, NULL);
     /* retrieval by meaning, when asked: how it went */
     const char *by = mp_qvec_ask_retrieval(&m->qask);
-    if (by != NULL && n >= 0 && (size_t)n < cap)
-        n += snprintf(out + n, cap - (size_t)n, "X-Memory-Retrieval: %s\r\n", by);
-    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+    if (by != NULL)
+        put_line(&l, "X-Memory-Retrieval: ", by, NULL, NULL);
+    return l.full ? 0 : l.n;
 }
 
 void mp_reqmem_start_reply(struct mp_reqmem *m, struct mp_loop *loop, int status, bool sse)
@@ -982,9 +1021,9 @@ static int record_turn(struct mp_reqmem *m, struct mp_loop *loop, const char *re
     struct mp_turn *t = NULL;
     size_t reply_len = 0;
     const char *auth_name = NULL;
-    const struct mp_http_header *auth = mp_memcred_client(head, m->route_api, &auth_name);
     if (!m->writes || loop->memworker == NULL)
         return MP_NOTFOUND;
+    const struct mp_http_header *auth = mp_memcred_client(head, m->route_api, &auth_name);
     if (m->capture_failed)
         return lost(loop, request_id, m->capture_oom ? MP_ENOMEM : MP_ETOOBIG);
     char *owned = NULL;

@@ -40,6 +40,7 @@ struct mp_memread_call;
 /* What one run of the memory read found (plane/memread.h runs it again
  * over more records until it has all it reads). */
 struct mp_reqmem_found {
+    bool used;           /* written since it was last reset: something to release */
     bool nothing_stored; /* no memory for the user */
     bool have_mode;      /* mode holds the user's own setting */
     enum mp_user_mode mode;
@@ -116,8 +117,8 @@ struct mp_reqmem {
        mp_convlook_reply_ref; 0: none), for the read to find its chain */
     uint64_t chain_ref;
     /* a Responses stream's reply id (its response.created event's), for
-       the turn's reply_ref (core/wire/chain.h); reply_id_len 0: none yet */
-    char reply_id[MP_CONVID_ID_MAX];
+       the turn's reply_ref (core/wire/chain.h): reply_id[0..reply_id_len);
+       0: none yet */
     size_t reply_id_len;
     /* the read of the user's memory, while it runs (mp_reqmem_inject()) */
     struct mp_loop *loop;
@@ -129,8 +130,6 @@ struct mp_reqmem {
     bool req_fresh;        /* req is still this request's (no other ran since) */
     bool scanned;          /* mp_reqmem_scan ran: scan_rc */
     int scan_rc;
-    /* its user messages' own words (core/wire/inserted.h): req.own after each scan */
-    struct mp_ownwords owns;
     /* its conversation's identity (core/wire/convid.h; its id points into
        in_body or the head), found once by mp_reqmem_inject for the chain
        and for the conversation's head: a rescan of the same body finds
@@ -154,6 +153,12 @@ struct mp_reqmem {
     /* [page] explain_last: the read explains itself for the user's memory
        page, kept as the user's last (no header goes back) */
     bool explain_last;
+    /* last: the arrays read only up to a length set with them, which
+       mp_reqmem_clear leaves as they are */
+    char reply_id[MP_CONVID_ID_MAX];
+    /* its user messages' own words (core/wire/inserted.h): req.own after
+       each scan; items[0..n) */
+    struct mp_ownwords owns;
 };
 
 struct mp_http_request_head;
@@ -189,7 +194,12 @@ void mp_reqmem_recall_params(const struct mp_config *cfg, enum mp_memory_mode mo
 void mp_reqmem_keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_message **all,
                            size_t *all_n);
 
-/* Sets what applies (m zeroed by the caller): mode and X-Memory control
+/* Makes *m a request's memory before mp_reqmem_init (and safe for
+ * mp_reqmem_cleanup): zero, but for the arrays read only up to a length
+ * (reply_id, owns' items: 1.8 KB a request need not write). */
+void mp_reqmem_clear(struct mp_reqmem *m);
+
+/* Sets what applies (m cleared by the caller: mp_reqmem_clear): mode and X-Memory control
  * (0 auto, 1 read, 2 write, 3 off: enum mp_memory_control) and the user id
  * (borrowed; NULL when none). */
 void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, const char *user,

@@ -36,6 +36,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,7 @@
 #include "wire/sidereq.h"
 #include "wire/splice.h"
 #include "http/sse.h"
+#include "decimal.h"
 #include "hex.h"
 #include "status.h"
 #include "net/upstream.h"
@@ -109,9 +111,11 @@ struct mp_request {
     char upstream_id[UPSTREAM_ID_MAX];
     bool has_user;
     bool anthropic; /* the route goes to [anthropic] (its URL, x-api-key, error shape) */
-    /* last: the large parts a relayed event touches at most at their start */
+    /* last: the large parts a relayed event touches at most at their start
+       (request_new zeroes neither whole) */
     struct mp_reqmem mem;
-    struct iovec send[MP_SPLICE_PIECES_MAX]; /* client = curl: the body it reads, in order */
+    struct iovec send[MP_SPLICE_PIECES_MAX]; /* client = curl: the body it reads, in order:
+                                                send[0..nsend) */
 };
 
 void mp_request_limits(const struct mp_loop *loop, struct mp_conn_limits *out)
@@ -248,9 +252,12 @@ static bool is_memory_header(const struct mp_config *cfg, const struct mp_http_h
 }
 
 /* Whether any Connection line of the request lists h's name: such a
- * field is hop-by-hop too. */
-static bool connection_lists(const struct mp_request *r, const struct mp_http_header *h)
+ * field is hop-by-hop too. lines: whether the request has a Connection
+ * line at all (found once for all its fields, not once a field). */
+static bool connection_lists(const struct mp_request *r, bool lines, const struct mp_http_header *h)
 {
+    if (!lines)
+        return false;
     struct mp_http_values it;
     const char *v;
     size_t n;
@@ -267,7 +274,7 @@ static bool connection_lists(const struct mp_request *r, const struct mp_http_he
  * memproxy's own headers stay home unless [upstream]
  * forward_memory_headers; Accept-Encoding is dropped when the reply will
  * be recorded (a compressed reply could not be read). */
-static bool forwards(const struct mp_request *r, const struct mp_config *cfg,
+static bool forwards(const struct mp_request *r, const struct mp_config *cfg, bool lines,
                      const struct mp_http_header *h)
 {
     if (mp_http_is_hop_by_hop(h->name, h->name_len) || name_is(h, "host") ||
@@ -275,7 +282,7 @@ static bool forwards(const struct mp_request *r, const struct mp_config *cfg,
         return false;
     if (!cfg->upstream.forward_memory_headers && is_memory_header(cfg, h))
         return false;
-    if (connection_lists(r, h))
+    if (connection_lists(r, lines, h))
         return false;
     if (!r->anthropic && cfg->upstream.api_key[0] != '\0' && name_is(h, "authorization"))
         return false;
@@ -290,9 +297,10 @@ static void build_headers(struct mp_request *r, const struct mp_config *cfg)
 {
     const struct mp_http_request_head *head = r->head;
     bool has_accept = false, has_ctype = false;
+    bool lines = mp_http_find_header(head, "connection", 10) != NULL;
     for (size_t i = 0; i < head->num_headers; i++) {
         const struct mp_http_header *h = &head->headers[i];
-        if (!forwards(r, cfg, h))
+        if (!forwards(r, cfg, lines, h))
             continue;
         has_accept = has_accept || name_is(h, "accept");
         has_ctype = has_ctype || name_is(h, "content-type");
@@ -443,13 +451,14 @@ static void build_native_head(struct mp_request *r, const struct mp_config *cfg,
     text_add(r, base->host, strlen(base->host));
     text_add(r, "]", v6 ? 1 : 0);
     if (base->port != (base->https ? 443 : 80)) {
-        int n = snprintf(num, sizeof(num), ":%u", (unsigned)base->port);
-        text_add(r, num, (size_t)n);
+        text_add(r, ":", 1);
+        text_add(r, num, mp_decimal_u64(base->port, num));
     }
     text_add(r, "\r\n", 2);
+    bool lines = mp_http_find_header(head, "connection", 10) != NULL;
     for (size_t i = 0; i < head->num_headers; i++) {
         const struct mp_http_header *h = &head->headers[i];
-        if (!forwards(r, cfg, h))
+        if (!forwards(r, cfg, lines, h))
             continue;
         text_add(r, h->name, h->name_len);
         text_add(r, ": ", 2);
@@ -462,8 +471,7 @@ static void build_native_head(struct mp_request *r, const struct mp_config *cfg,
     if (r->anthropic && cfg->anthropic.api_key[0] != '\0')
         text_line(r, "x-api-key", cfg->anthropic.api_key, strlen(cfg->anthropic.api_key), "", 0);
     if (has_body) {
-        int n = snprintf(num, sizeof(num), "%zu", send_len);
-        text_line(r, "Content-Length", num, (size_t)n, "", 0);
+        text_line(r, "Content-Length", num, mp_decimal_u64(send_len, num), "", 0);
     }
     text_add(r, "\r\n", 2);
 }
@@ -599,15 +607,23 @@ static void relay(struct mp_request *r, const char *data, size_t len)
     mp_conn_flush(r->conn);
 }
 
+/* len more bytes of the response head, to be written at the pointer
+ * returned; NULL past RESP_HEAD_MAX or out of memory. */
+static char *head_room(struct mp_request *r, size_t len)
+{
+    if (r->resp_head.len + len > RESP_HEAD_MAX ||
+        mp_buf_reserve(r->loop, &r->resp_head, r->resp_head.len + len) != MP_OK)
+        return NULL;
+    r->resp_head.len += len;
+    return r->resp_head.data + r->resp_head.len - len;
+}
+
 static bool head_add(struct mp_request *r, const char *s, size_t len)
 {
-    if (r->resp_head.len + len > RESP_HEAD_MAX)
-        return false;
-    if (mp_buf_reserve(r->loop, &r->resp_head, r->resp_head.len + len) != MP_OK)
-        return false;
-    memcpy(r->resp_head.data + r->resp_head.len, s, len);
-    r->resp_head.len += len;
-    return true;
+    char *p = head_room(r, len);
+    if (p != NULL)
+        memcpy(p, s, len);
+    return p != NULL;
 }
 
 /* ---- the upstream's head, from either client ---- */
@@ -622,9 +638,16 @@ static bool take_status(struct mp_request *r, int status, const char *reason, si
     r->resp_head.len = 0;
     if (r->interim)
         return true;
-    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %.*s\r\n", status,
-                     (int)(reason_len < 512 ? reason_len : 512), reason);
-    return n > 0 && (size_t)n < sizeof(line) && head_add(r, line, (size_t)n);
+    /* "HTTP/1.1 %d %.*s\r\n": the reason up to its first NUL, as printf's */
+    size_t rn = strnlen(reason, reason_len < 512 ? reason_len : 512);
+    size_t n = sizeof("HTTP/1.1 ") - 1;
+    memcpy(line, "HTTP/1.1 ", n);
+    n += mp_decimal_u64((uint64_t)status, line + n); /* >= 200 here */
+    line[n++] = ' ';
+    memcpy(line + n, reason, rn);
+    n += rn;
+    memcpy(line + n, "\r\n", 2);
+    return head_add(r, line, n + 2);
 }
 
 /* What the proxy needs of one field of the upstream's head (value without
@@ -656,8 +679,14 @@ static bool take_field(struct mp_request *r, const char *name, size_t nlen, cons
     if (r->interim || mp_http_is_hop_by_hop(name, nlen))
         return true;
     note_header(r, name, nlen, v, vlen);
-    return head_add(r, name, nlen) && head_add(r, ": ", 2) && head_add(r, v, vlen) &&
-           head_add(r, "\r\n", 2);
+    char *p = head_room(r, nlen + 2 + vlen + 2);
+    if (p == NULL)
+        return false;
+    memcpy(p, name, nlen);
+    memcpy(p + nlen, ": ", 2);
+    memcpy(p + nlen + 2, v, vlen);
+    memcpy(p + nlen + 2 + vlen, "\r\n", 2);
+    return true;
 }
 
 /* The upstream head is complete: decide the framing and send it. */
@@ -688,9 +717,10 @@ static bool finish_head(struct mp_request *r)
                   !r->no_body;
         ok = head_add(r, lines, mp_reqmem_headers(&r->mem, lines, sizeof(lines)));
         /* the id memory records as the turn's source (provenance) */
-        int n = snprintf(lines, sizeof(lines), "X-Memproxy-Request-Id: %s\r\n", r->request_id);
-        if (ok && n > 0 && (size_t)n < sizeof(lines))
-            ok = head_add(r, lines, (size_t)n);
+        static const char rid[] = "X-Memproxy-Request-Id: ";
+        if (ok)
+            ok = head_add(r, rid, sizeof(rid) - 1) &&
+                 head_add(r, r->request_id, strlen(r->request_id)) && head_add(r, "\r\n", 2);
     }
     if (ok && (r->close_delimited || mp_conn_wants_close(c)))
         ok = head_add(r, "Connection: close\r\n", 19);
@@ -1247,9 +1277,13 @@ static struct mp_request *request_new(struct mp_conn *c, const struct mp_http_re
                                       size_t body_len)
 {
     struct mp_loop *loop = mp_conn_loop(c);
-    struct mp_request *r = calloc(1, sizeof(*r));
+    struct mp_request *r = malloc(sizeof(*r));
     if (r == NULL)
         return NULL;
+    /* zero but for the arrays read only up to a length set with them:
+       send[0..nsend) and mem's (mp_reqmem_clear), 2 KB of 5 */
+    memset(r, 0, offsetof(struct mp_request, mem));
+    mp_reqmem_clear(&r->mem);
     r->loop = loop;
     r->conn = c;
     r->head = head;

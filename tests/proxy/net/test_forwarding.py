@@ -173,7 +173,7 @@ class Forwarding(harness.ProxyTestCase):
         self.assertTrue(via.complete, via)
         n_via, n_direct = fake_n(via), fake_n(direct)
         self.assertEqual(n_direct, n_via + 1, 'the proxy sent exactly one upstream request')
-        self.assertEqual(via.status, direct.status)
+        self.assertEqual((via.status, via.reason), (direct.status, direct.reason))  # the status line
         expected = bytes(direct.body).replace(b'fake%d"' % n_direct, b'fake%d"' % n_via)
         self.assertEqual(bytes(via.body), expected)
         for name in UPSTREAM_HEADERS:
