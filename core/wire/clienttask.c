@@ -295,98 +295,22 @@ static bool lone_turn(const char *body, const struct mp_chatreq *req, size_t *us
     return !has_tools(body, req);
 }
 
-/* Candidates allowed before the rate check, and one per this many bytes
- * at most after it (findbytes.c's): past them a pattern is looked for
- * alone, by mp_find_bytes, which stays linear. */
-#define FREE_CANDIDATES     8
-#define BYTES_PER_CANDIDATE 64
-
-static uint64_t bit(unsigned k)
+static bool found_in(const char *text, size_t len, const struct mp_clienttask_pattern *p)
 {
-    return (uint64_t)1 << k;
+    size_t reach = MP_CLIENTTASK_WINDOW + p->len;
+    return text != NULL && mp_find_bytes(text, len < reach ? len : reach, p->text, p->len) != NULL;
 }
 
-/* Where a pattern must end in a text of len bytes: within its window. */
-static size_t reach_of(const struct mp_clienttask_pattern *q, size_t len)
+static bool pattern_matches(const struct texts *t, bool lone, const struct mp_clienttask_pattern *p)
 {
-    size_t reach = MP_CLIENTTASK_WINDOW + q->len;
-    return len < reach ? len : reach;
-}
-
-/* The patterns of same (bits of p->items, all starting with the byte b)
- * that text[0..len) holds within their windows: one memchr run to each
- * b, each pattern compared there. */
-static uint64_t found_from(const char *text, size_t len, const struct mp_clienttask_patterns *p,
-                           uint64_t same, char b)
-{
-    size_t end = 0, at = 0, candidates = 0; /* end: past the last place one can start */
-    uint64_t found = 0;
-    bool dense = false;
-    for (uint64_t w = same; w != 0; w &= w - 1) {
-        const struct mp_clienttask_pattern *q = &p->items[__builtin_ctzll(w)];
-        size_t reach = reach_of(q, len);
-        if (reach >= q->len && reach - q->len + 1 > end)
-            end = reach - q->len + 1;
-    }
-    while (same != 0 && at < end) {
-        const char *c = memchr(text + at, b, end - at);
-        if (c == NULL)
-            break;
-        at = (size_t)(c - text);
-        for (uint64_t w = same; w != 0; w &= w - 1) {
-            unsigned k = (unsigned)__builtin_ctzll(w);
-            const struct mp_clienttask_pattern *q = &p->items[k];
-            if (at + q->len <= reach_of(q, len) && memcmp(c, q->text, q->len) == 0) {
-                found |= bit(k);
-                same &= ~bit(k);
-            }
-        }
-        at++;
-        dense = ++candidates > FREE_CANDIDATES && candidates > at / BYTES_PER_CANDIDATE;
-        if (dense)
-            break; /* b is common here: the rest one pattern at a time */
-    }
-    for (uint64_t w = dense ? same : 0; w != 0; w &= w - 1) {
-        unsigned k = (unsigned)__builtin_ctzll(w);
-        const struct mp_clienttask_pattern *q = &p->items[k];
-        size_t reach = reach_of(q, len);
-        if (reach > at && mp_find_bytes(text + at, reach - at, q->text, q->len) != NULL)
-            found |= bit(k);
-    }
-    return found;
-}
-
-/* The patterns of want (bits of p->items) that text[0..len) (NULL: none)
- * holds, each within MP_CLIENTTASK_WINDOW + its length bytes: the
- * patterns that start with one byte are looked for in one pass. */
-static uint64_t found_set(const char *text, size_t len, const struct mp_clienttask_patterns *p,
-                          uint64_t want)
-{
-    uint64_t found = 0;
-    while (text != NULL && want != 0) {
-        char b = p->items[__builtin_ctzll(want)].text[0];
-        uint64_t same = 0;
-        for (uint64_t w = want; w != 0; w &= w - 1)
-            if (p->items[__builtin_ctzll(w)].text[0] == b)
-                same |= bit((unsigned)__builtin_ctzll(w));
-        want &= ~same;
-        found |= found_from(text, len, p, same, b);
-    }
-    return found;
-}
-
-/* The first pattern in file order that the texts hold (a "prompt" one
- * only in a lone turn, in its user or system texts; a "system" one in the
- * system texts), or -1. */
-static int first_match(const struct texts *t, bool lone, const struct mp_clienttask_patterns *p)
-{
-    uint64_t all = p->n >= 64 ? ~(uint64_t)0 : bit(p->n) - 1, prompt = 0, found;
-    for (uint32_t i = 0; i < p->n; i++)
-        prompt |= p->items[i].scope == MP_TASK_SCOPE_PROMPT ? bit(i) : 0;
-    found = lone ? found_set(t->user, t->user_len, p, prompt) : 0;
+    if (p->scope == MP_TASK_SCOPE_PROMPT && !lone)
+        return false;
+    if (p->scope == MP_TASK_SCOPE_PROMPT && found_in(t->user, t->user_len, p))
+        return true;
     for (size_t i = 0; i < t->nsys; i++)
-        found |= found_set(t->sys[i], t->sys_len[i], p, (lone ? all : all & ~prompt) & ~found);
-    return found != 0 ? __builtin_ctzll(found) : -1;
+        if (found_in(t->sys[i], t->sys_len[i], p))
+            return true;
+    return false;
 }
 
 static bool any_system_pattern(const struct mp_clienttask_patterns *p)
@@ -414,11 +338,11 @@ int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t 
         rc = drc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
         goto out;
     }
-    int first = first_match(&t, lone, p);
-    if (first >= 0) {
-        *kind = (enum mp_clienttask_kind)p->items[first].kind;
-        rc = MP_OK;
-    }
+    for (uint32_t i = 0; i < p->n && rc == MP_NOTFOUND; i++)
+        if (pattern_matches(&t, lone, &p->items[i])) {
+            *kind = (enum mp_clienttask_kind)p->items[i].kind;
+            rc = MP_OK;
+        }
 out:
     texts_free(&t);
     return rc;

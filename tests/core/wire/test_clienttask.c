@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "wire/clienttask.h"
-#include "findbytes.h"
 #include "status.h"
 #include "wire/wire.h"
 
@@ -279,76 +278,6 @@ START_TEST(test_clienttask_fragment_past_the_window_is_not_looked_for)
     sprintf(body + n + MP_CLIENTTASK_WINDOW, "### Task:\\nGenerate a concise, 3-5 word title\"}]}");
     ck_assert_int_eq(detect(&mp_wire_chat, body), MP_TASK_TITLE); /* starts at its edge */
     free(body);
-}
-END_TEST
-
-static uint64_t next_random(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-/* n random bytes of a few letters (so that patterns match, and their
- * first bytes are common or rare) into out. */
-static void random_bytes(uint64_t *seed, char *out, size_t n)
-{
-    static const char letters[] = "aaaab# p";
-    for (size_t i = 0; i < n; i++)
-        out[i] = letters[next_random(seed) % (sizeof(letters) - 1)];
-}
-
-/* The rule as first written: each pattern in file order, one
- * mp_find_bytes pass over each text it may be in, within its window. */
-static int first_by_find_bytes(const char *user, size_t ulen, const char *sys, size_t slen,
-                               bool lone, const struct mp_clienttask_patterns *p)
-{
-    for (uint32_t i = 0; i < p->n; i++) {
-        const struct mp_clienttask_pattern *q = &p->items[i];
-        size_t reach = MP_CLIENTTASK_WINDOW + q->len;
-        bool prompt = q->scope == MP_TASK_SCOPE_PROMPT;
-        if (prompt && !lone)
-            continue;
-        if (prompt && mp_find_bytes(user, ulen < reach ? ulen : reach, q->text, q->len) != NULL)
-            return (int)i;
-        if (mp_find_bytes(sys, slen < reach ? slen : reach, q->text, q->len) != NULL)
-            return (int)i;
-    }
-    return -1;
-}
-
-START_TEST(test_clienttask_patterns_match_as_one_pass_each)
-{
-    static char body[2 * MP_CLIENTTASK_WINDOW + 512], user[MP_CLIENTTASK_WINDOW + 200], sys[400];
-    uint64_t seed = 0x9e3779b97f4a7c15u;
-    for (int k = 0; k < 20000; k++) {
-        struct mp_clienttask_patterns p = {.n = (uint32_t)(next_random(&seed) % MP_TASK_KINDS)};
-        struct mp_chatreq req;
-        enum mp_clienttask_kind kind = MP_TASK_OTHER;
-        bool lone = next_random(&seed) % 4 != 0, big = k % 50 == 0;
-        size_t ulen = (size_t)(next_random(&seed) % (big ? sizeof(user) : 300));
-        size_t slen = (size_t)(next_random(&seed) % sizeof(sys));
-        for (uint32_t i = 0; i < p.n; i++) {
-            struct mp_clienttask_pattern *q = &p.items[i];
-            q->kind = (uint8_t)i;
-            q->scope = next_random(&seed) % 2 ? MP_TASK_SCOPE_PROMPT : MP_TASK_SCOPE_SYSTEM;
-            q->len = (uint16_t)(2 + next_random(&seed) % 5);
-            random_bytes(&seed, q->text, q->len);
-        }
-        random_bytes(&seed, user, ulen);
-        random_bytes(&seed, sys, slen);
-        int n = snprintf(body, sizeof(body),
-                         "{\"messages\":[{\"role\":\"system\",\"content\":\"%.*s\"},"
-                         "%s{\"role\":\"user\",\"content\":\"%.*s\"}]}",
-                         (int)slen, sys, lone ? "" : "{\"role\":\"user\",\"content\":\"x\"},",
-                         (int)ulen, user);
-        ck_assert_int_lt(n, (int)sizeof(body));
-        ck_assert_int_eq(mp_wire_chat.scan(body, (size_t)n, msgs, 64, &req), MP_OK);
-        int want = first_by_find_bytes(user, ulen, sys, slen, lone, &p);
-        int rc = mp_clienttask_from_prompt(&mp_wire_chat, body, (size_t)n, &req, &p, &kind);
-        ck_assert_int_eq(rc == MP_OK ? (int)kind : -1, want);
-    }
 }
 END_TEST
 
@@ -696,7 +625,6 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_clienttask_near_misses_are_not_tasks);
     tcase_add_test(tc, test_clienttask_fragment_past_the_window_is_not_looked_for);
     tcase_add_test(tc, test_clienttask_no_patterns_match_nothing);
-    tcase_add_test(tc, test_clienttask_patterns_match_as_one_pass_each);
     tcase_add_test(tc, test_clienttask_strip_memory_context);
     tcase_add_test(tc, test_clienttask_structured_title_on_every_wire);
     tcase_add_test(tc, test_clienttask_structured_near_misses_are_the_users);
