@@ -164,15 +164,26 @@ static size_t ws(const char *s, size_t end, size_t i)
     return i;
 }
 
+/* The first '"' in s[j..end), or end: most strings here are names and
+ * short values, looked at a byte at a time before a memchr call. */
+static size_t next_quote(const char *s, size_t j, size_t end)
+{
+    size_t stop = end - j < 16 ? end : j + 16;
+    for (; j < stop; j++)
+        if (s[j] == '"')
+            return j;
+    const char *q = j < end ? memchr(s + j, '"', end - j) : NULL;
+    return q != NULL ? (size_t)(q - s) : end;
+}
+
 /* s[i] == '"'; returns one past the closing quote. */
 static size_t skip_string(const char *s, size_t end, size_t i)
 {
     size_t j = i + 1, b;
     for (;;) {
-        const char *q = memchr(s + j, '"', end - j);
-        if (q == NULL)
+        j = next_quote(s, j, end);
+        if (j == end)
             return end;
-        j = (size_t)(q - s);
         for (b = j; b > i + 1 && s[b - 1] == '\\'; b--)
             ;
         if ((j - b) % 2 == 0)
@@ -229,15 +240,20 @@ static bool next_item(const char *s, size_t end, size_t *pos, size_t name[2], si
     return true;
 }
 
-/* Whether the string literal s[a..b) decodes to exactly key. */
+/* Whether the string literal s[a..b) decodes to exactly key (no escape
+ * in it). An escape is never shorter than what it decodes to, so a
+ * literal of key's length is key only byte for byte, and a shorter one
+ * never; only a longer one is decoded. */
 static bool literal_is(const char *s, size_t a, size_t b, const char *key, size_t key_len)
 {
     char buf[32]; /* the longest name asked for: "previous_response_id" */
     size_t n;
-    if (b - a < 2 || s[a] != '"')
+    if (b - a < 2 || s[a] != '"' || b - a - 2 < key_len)
         return false;
+    if (b - a - 2 == key_len)
+        return memcmp(s + a + 1, key, key_len) == 0;
     if (memchr(s + a + 1, '\\', b - a - 2) == NULL)
-        return b - a - 2 == key_len && memcmp(s + a + 1, key, key_len) == 0;
+        return false;
     if (mp_json_string_decode(s, a, b, buf, sizeof(buf), &n) != MP_OK)
         return false;
     return n == key_len && memcmp(buf, key, key_len) == 0;
