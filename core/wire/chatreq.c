@@ -164,26 +164,15 @@ static size_t ws(const char *s, size_t end, size_t i)
     return i;
 }
 
-/* The first '"' in s[j..end), or end: most strings here are names and
- * short values, looked at a byte at a time before a memchr call. */
-static size_t next_quote(const char *s, size_t j, size_t end)
-{
-    size_t stop = end - j < 16 ? end : j + 16;
-    for (; j < stop; j++)
-        if (s[j] == '"')
-            return j;
-    const char *q = j < end ? memchr(s + j, '"', end - j) : NULL;
-    return q != NULL ? (size_t)(q - s) : end;
-}
-
 /* s[i] == '"'; returns one past the closing quote. */
 static size_t skip_string(const char *s, size_t end, size_t i)
 {
     size_t j = i + 1, b;
     for (;;) {
-        j = next_quote(s, j, end);
-        if (j == end)
+        const char *q = memchr(s + j, '"', end - j);
+        if (q == NULL)
             return end;
+        j = (size_t)(q - s);
         for (b = j; b > i + 1 && s[b - 1] == '\\'; b--)
             ;
         if ((j - b) % 2 == 0)
