@@ -70,6 +70,42 @@ START_TEST(test_findbytes_adversarial_text)
 }
 END_TEST
 
+/* Run to any byte of the needle, the answer is memmem's: on dense text,
+ * at the text's edges, with the anchor's byte everywhere or nowhere. */
+START_TEST(test_findbytes_at_any_anchor_matches_memmem)
+{
+    char hay[2048], needle[16];
+    unsigned seed = 11;
+    for (int round = 0; round < 3000; round++) {
+        size_t n = (size_t)(rand_r(&seed) % sizeof(hay)), m = 1 + (size_t)(rand_r(&seed) % 12);
+        int letters = 2 + rand_r(&seed) % 4;
+        for (size_t i = 0; i < n; i++)
+            hay[i] = (char)('a' + rand_r(&seed) % letters);
+        for (size_t i = 0; i < m; i++)
+            needle[i] = (char)('a' + rand_r(&seed) % (letters + 1)); /* now and then absent */
+        if (n > m && round % 3 == 0)
+            memcpy(hay + (size_t)rand_r(&seed) % (n - m + 1), needle, m);
+        for (size_t a = 0; a < m; a++)
+            ck_assert_ptr_eq(mp_find_bytes_at(hay, n, needle, m, a), memmem(hay, n, needle, m));
+    }
+}
+END_TEST
+
+/* The anchor is the first byte of the seldomest kind: a mark or a digit,
+ * then a capital, then a byte beyond ASCII, then a letter or a space. */
+START_TEST(test_findbytes_anchor_is_the_seldomest_byte)
+{
+    static const char reply[] = "please reply with a title that is 3-4 words";
+    ck_assert_uint_eq(mp_find_bytes_anchor(reply, strlen(reply)),
+                      strlen("please reply with a title that is "));
+    ck_assert_uint_eq(mp_find_bytes_anchor("### Task:", 9), 0);
+    ck_assert_uint_eq(mp_find_bytes_anchor("you are Open", 12), 8);
+    ck_assert_uint_eq(mp_find_bytes_anchor("caf\xc3\xa9 au lait", 13), 3);
+    ck_assert_uint_eq(mp_find_bytes_anchor("lorem ipsum", 11), 0);
+    ck_assert_uint_eq(mp_find_bytes_anchor("", 0), 0);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("findbytes");
@@ -77,6 +113,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_findbytes_edges);
     tcase_add_test(tc, test_findbytes_matches_memmem_on_dense_text);
     tcase_add_test(tc, test_findbytes_adversarial_text);
+    tcase_add_test(tc, test_findbytes_at_any_anchor_matches_memmem);
+    tcase_add_test(tc, test_findbytes_anchor_is_the_seldomest_byte);
     suite_add_tcase(s, tc);
     return s;
 }
