@@ -1,7 +1,9 @@
 /* Whom a text addresses (see address.h). Two passes over a bounded window:
  * the first finds where a quoted transcript starts (the instructions end
  * there: a person's words quoted in a client's task are not its
- * instructions), the second reads the instructions line by line. English
+ * instructions), the second reads the instructions line by line, from a
+ * map of their bytes (a bit each: part of a word, or a mark) made 16 bytes
+ * at a time, a word's first byte and a mark at a time. English
  * words only: clients write their prompts in English; a person's words in
  * another language never open with an English role, so they never pass. */
 #include "wire/address.h"
