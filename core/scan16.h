@@ -14,11 +14,27 @@
 typedef unsigned (*mp_scan16_mask_fn)(const unsigned char *p);
 
 /* The first byte of s[i..len) that mask marks, len when none does, for a
- * text of len >= 16 (i <= len): 16 bytes at a time, the last bytes as the
- * text's last 16 (the bits below i dropped), so no byte past len is read.
- * Inline, with the caller's mask inlined in it. */
+ * text of len >= 16 (i <= len): the first 16 bytes, then 64 at a time (four
+ * masks, one test), then 16, the last bytes as the text's last 16 (the
+ * bits below i dropped), so no byte past len is read. Inline, with the caller's mask
+ * inlined in it. */
 static inline size_t mp_scan16(const unsigned char *s, size_t i, size_t len, mp_scan16_mask_fn mask)
 {
+    if (len - i >= 16) { /* most runs (a JSON name, a short value) end in their first 16 */
+        unsigned m = mask(s + i);
+        if (m != 0)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+    for (; len - i >= 64; i += 64) {
+        unsigned m0 = mask(s + i), m1 = mask(s + i + 16), m2 = mask(s + i + 32);
+        unsigned m3 = mask(s + i + 48);
+        if ((m0 | m1 | m2 | m3) != 0) {
+            unsigned long long m = m0 | (unsigned long long)m1 << 16 |
+                                   (unsigned long long)m2 << 32 | (unsigned long long)m3 << 48;
+            return i + (size_t)__builtin_ctzll(m);
+        }
+    }
     for (; len - i >= 16; i += 16) {
         unsigned m = mask(s + i);
         if (m != 0)

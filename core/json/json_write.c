@@ -95,12 +95,15 @@ size_t mp_json_escape(char *out, size_t cap, const char *src, size_t len)
             memcpy(out + n, src + i, plain - i);
             n += plain - i;
             i = plain;
-            continue;
+            if (i == len)
+                break;
         }
+        /* s[i] is not plain: the run stopped at it */
         i += escape_step(s + i, len - i, esc, &put, &put_len);
         if (put_len > cap - n)
             return (size_t)-1;
-        memcpy(out + n, put, put_len);
+        for (size_t k = 0; k < put_len; k++) /* a few bytes: no call */
+            out[n + k] = put[k];
         n += put_len;
     }
     return n;

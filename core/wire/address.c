@@ -1,13 +1,18 @@
 /* Whom a text addresses (see address.h). Two passes over a bounded window:
  * the first finds where a quoted transcript starts (the instructions end
  * there: a person's words quoted in a client's task are not its
- * instructions), the second reads the instructions line by line. English
+ * instructions), the second reads the instructions line by line, from a
+ * map of their bytes (a bit each: part of a word, or a mark) made 16 bytes
+ * at a time, a word's first byte and a mark at a time. English
  * words only: clients write their prompts in English; a person's words in
  * another language never open with an English role, so they never pass. */
 #include "wire/address.h"
 
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "findbytes.h"
 #include "wire/clienttask.h"
@@ -60,43 +65,87 @@ static bool word_at(const char *t, size_t n, size_t i, const char *w, bool whole
     return !whole || i + k == n || !is_alnum(t[i + k]);
 }
 
+/* The text's first three bytes at t[i..n), folded, one a byte of an
+ * int ('\0' past its end). */
+static uint32_t three_at(const char *t, size_t n, size_t i)
+{
+    uint32_t c = 0;
+    if (n - i >= 3) {
+        const unsigned char *u = (const unsigned char *)t + i;
+        c = (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16;
+    } else {
+        for (size_t k = 0; i + k < n; k++)
+            c |= (uint32_t)(unsigned char)t[i + k] << (8 * k);
+    }
+    /* lower(), a byte at a time in one word: 0x20 added to 'A'..'Z' */
+    uint32_t ge_a = (c | 0x80808080u) - 0x41414141u, gt_z = (c | 0x80808080u) - 0x5b5b5b5bu;
+    uint32_t upper = ge_a & ~gt_z & ~c & 0x80808080u;
+    return c | (upper >> 2);
+}
+
+/* A word looked for, with its first three bytes (two for a word of two)
+ * as three_at gives a text's, so that most comparisons are one. */
+struct word {
+    const char *text; /* lower case, two bytes or more */
+    uint32_t first;
+    uint32_t mask;
+    uint16_t pair;  /* pair_of its first two bytes */
+    uint16_t three; /* three_of first; THREE_NONE for a word of two bytes */
+};
+
+#define THREE_NONE 512
+#define W_FIRST(s)                                                                                 \
+    ((uint32_t)(unsigned char)(s)[0] | (uint32_t)(unsigned char)(s)[1] << 8 |                      \
+     (uint32_t)(unsigned char)(s)[2] << 16)
+#define W(s)                                                                                       \
+    {                                                                                              \
+        s, W_FIRST(s), (s)[2] != '\0' ? 0xffffffu : 0xffffu,                                       \
+            (uint16_t)(((unsigned char)(s)[0] & 31) << 5 | ((unsigned char)(s)[1] & 31)),          \
+            (uint16_t)((s)[2] != '\0' ? (W_FIRST(s) * 0x9e3779b1u) >> 23 : THREE_NONE)             \
+    }
+
+/* Whether any of words is at t[i..n), whose first three bytes are c
+ * (three_at). */
+static bool any_of(const char *t, size_t n, size_t i, uint32_t c, const struct word *words,
+                   size_t nw, bool whole)
+{
+    for (size_t k = 0; k < nw; k++)
+        if (((c ^ words[k].first) & words[k].mask) == 0 && word_at(t, n, i, words[k].text, whole))
+            return true;
+    return false;
+}
+
 /* Whether any of words is at t[i..n). */
-static bool any_at(const char *t, size_t n, size_t i, const char *const *words, size_t nw,
+static bool any_at(const char *t, size_t n, size_t i, const struct word *words, size_t nw,
                    bool whole)
 {
-    char c[3] = {0}; /* the text's first three bytes there, folded ('\0' past its end) */
-    for (size_t k = 0; k < 3 && i + k < n; k++)
-        c[k] = lower(t[i + k]);
-    for (size_t k = 0; k < nw; k++) { /* every word has two bytes or more */
-        const char *w = words[k];
-        if (w[0] == c[0] && w[1] == c[1] && (w[2] == '\0' || w[2] == c[2]) &&
-            word_at(t, n, i, w, whole))
-            return true;
-    }
-    return false;
+    return any_of(t, n, i, three_at(t, n, i), words, nw, whole);
 }
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const user_labels[] = {"user:", "human:", "||>user:", "user said:"};
-static const char *const assistant_labels[] = {
-    "assistant:", "ai:", "bot:", "model:", "response:", "||>response:", "||>assistant:"};
-static const char *const chat_tags[] = {"<chat_history>", "<conversation>", "<transcript>",
-                                        "<messages>", "<history>"};
-static const char *const roles[] = {"you are ", "you're ",   "you will ", "your task",
-                                    "your job", "your role", "your goal", "act as "};
-static const char *const conversations[] = {"conversation", "chat history", "chat log",
-                                            "transcript",   "dialogue",     "this chat",
-                                            "chat_history"};
+static const struct word user_labels[] = {W("user:"), W("human:"), W("||>user:"), W("user said:")};
+static const struct word assistant_labels[] = {W("assistant:"),   W("ai:"),       W("bot:"),
+                                               W("model:"),       W("response:"), W("||>response:"),
+                                               W("||>assistant:")};
+static const struct word chat_tags[] = {W("<chat_history>"), W("<conversation>"), W("<transcript>"),
+                                        W("<messages>"), W("<history>")};
+static const struct word roles[] = {W("you are "), W("you're "),   W("you will "), W("your task"),
+                                    W("your job"), W("your role"), W("your goal"), W("act as ")};
+static const struct word conversations[] = {W("conversation"), W("chat history"), W("chat log"),
+                                            W("transcript"),   W("dialogue"),     W("this chat"),
+                                            W("chat_history")};
 /* A rule's words: a modal or a bound laid on the reader. */
-static const char *const rule_words[] = {"must", "never", "do not", "don't", "always", "only"};
+static const struct word rule_words[] = {W("must"),  W("never"),  W("do not"),
+                                         W("don't"), W("always"), W("only")};
 /* The reader's own apparatus, named as theirs: a client speaking of its
  * agent's memory, instructions or tools ("your system prompt"). */
-static const char *const yours[] = {"your memory",        "your memories",     "your persistent",
-                                    "your system prompt", "your instructions", "your context",
-                                    "your tools",         "your notes",        "your turn budget"};
-static const char *const work_words[] = {"file", "files", "folder",    "folders",
-                                         "tool", "tools", "directory", "directories"};
+static const struct word yours[] = {
+    W("your memory"),        W("your memories"),     W("your persistent"),
+    W("your system prompt"), W("your instructions"), W("your context"),
+    W("your tools"),         W("your notes"),        W("your turn budget")};
+static const struct word work_words[] = {W("file"), W("files"), W("folder"),    W("folders"),
+                                         W("tool"), W("tools"), W("directory"), W("directories")};
 
 /* The first byte of line content at or after i, past blanks. */
 static size_t line_body(const char *t, size_t n, size_t i)
@@ -218,20 +267,20 @@ static int path_word(const char *t, size_t s, size_t e)
 
 /* The words of address.h naming a task, each starting a word. */
 static const struct {
-    const char *word;
+    struct word w;
     bool whole;
     int kind;
 } kind_words[] = {
-    {"title", false, MP_TASK_TITLE},
-    {"follow-up", false, MP_TASK_FOLLOW_UPS},
-    {"follow up", false, MP_TASK_FOLLOW_UPS},
-    {"tags", true, MP_TASK_TAGS},
-    {"tag", true, MP_TASK_TAGS},
-    {"search quer", false, MP_TASK_SEARCH_QUERIES},
-    {"summar", false, MP_TASK_COMPACTION},
-    {"compact", false, MP_TASK_COMPACTION},
-    {"classif", false, MP_TASK_CLASSIFIER},
-    {"memor", false, MP_TASK_MEMORY_REVIEW},
+    {W("title"), false, MP_TASK_TITLE},
+    {W("follow-up"), false, MP_TASK_FOLLOW_UPS},
+    {W("follow up"), false, MP_TASK_FOLLOW_UPS},
+    {W("tags"), true, MP_TASK_TAGS},
+    {W("tag"), true, MP_TASK_TAGS},
+    {W("search quer"), false, MP_TASK_SEARCH_QUERIES},
+    {W("summar"), false, MP_TASK_COMPACTION},
+    {W("compact"), false, MP_TASK_COMPACTION},
+    {W("classif"), false, MP_TASK_CLASSIFIER},
+    {W("memor"), false, MP_TASK_MEMORY_REVIEW},
 };
 
 /* The task named at t[i..n), or -1. */
@@ -240,8 +289,19 @@ static int kind_at(const char *t, size_t n, size_t i)
     if (i > 0 && is_alnum(t[i - 1]))
         return -1;
     for (size_t k = 0; k < COUNT(kind_words); k++)
-        if (word_at(t, n, i, kind_words[k].word, kind_words[k].whole))
+        if (word_at(t, n, i, kind_words[k].w.text, kind_words[k].whole))
             return kind_words[k].kind;
+    return -1;
+}
+
+/* kind_at at a word's start, whose first three bytes are c (three_at). */
+static int kind_of(const char *t, size_t n, size_t i, uint32_t c)
+{
+    for (size_t k = 0; k < COUNT(kind_words); k++) {
+        if (c == kind_words[k].w.first &&
+            word_at(t, n, i, kind_words[k].w.text, kind_words[k].whole))
+            return kind_words[k].kind;
+    }
     return -1;
 }
 
@@ -261,65 +321,78 @@ bool mp_address_is_agent(const struct mp_address *a, size_t len)
            a->own > 0 && a->person == 0 && len >= MP_ADDRESS_AGENT_MIN;
 }
 
-static const char *const mine[] = {"me", "my", "mine", "myself"};
+static const struct word mine[] = {W("me"), W("my"), W("mine"), W("myself")};
 
-/* A first-person singular word of a writer at t[i..n). */
-static bool person_at(const char *t, size_t n, size_t i)
+/* A first-person singular word of a writer at t[i..n), whose first three
+ * bytes are c (three_at). */
+static bool person_at(const char *t, size_t n, size_t i, uint32_t c)
 {
     if (t[i] == 'I' && (i == 0 || !is_alnum(t[i - 1]))) {
         if (i + 1 == n || (!is_alnum(t[i + 1]) && t[i + 1] != '\'' && t[i + 1] != '.'))
             return true; /* "I", not "I.e." */
         return t[i + 1] == '\'' && i + 2 < n && strchr("mvdl", lower(t[i + 2])) != NULL;
     }
-    return any_at(t, n, i, mine, COUNT(mine), true);
+    return any_of(t, n, i, c, mine, COUNT(mine), true);
 }
 
-/* Which first two bytes each list's words start with (pair_of: lower
- * case, 5 bits each, one bit of 1,024; a superset), so that a word is
- * compared only with the lists it could be in, and most words (any: in
- * none) with none: made from the lists on each read (a few hundred
- * instructions), never kept. */
-struct pairs {
-    uint64_t bits[16];
+/* Which lists have a word that starts with each first two bytes (pair_of:
+ * lower case, 5 bits each, one of 1,024; a superset), so that a word is
+ * compared only with the lists it could be in, and most words (in none)
+ * with none; then whether a word of the lists starts with its first three
+ * (a 512-bit filter; "me" and "my" have two). Made from the lists on each
+ * read (a 1 KB memset and a few hundred instructions), never kept. */
+enum {
+    L_MINE = 1,
+    L_RULES = 2,
+    L_YOURS = 4,
+    L_WORK = 8,
+    L_CONVERSATIONS = 16,
+    L_KINDS = 32,
 };
 
 struct firsts {
-    struct pairs mine, rules, yours, work, conversations, kinds, any;
+    unsigned char lists[1024];
+    uint64_t threes[8]; /* the words' first three bytes (three_of), of those that have three */
 };
+
+/* Where a word's first three bytes (struct word's first) fall in threes:
+ * as W computes it. */
+static unsigned three_of(uint32_t first)
+{
+    return (first * 0x9e3779b1u) >> 23;
+}
+
+static bool three_in(const struct firsts *f, uint32_t c)
+{
+    unsigned h = three_of(c);
+    return (f->threes[h / 64] >> (h % 64)) & 1;
+}
 
 static unsigned pair_of(char c0, char c1)
 {
     return ((unsigned)((unsigned char)c0 & 31) << 5) | ((unsigned char)c1 & 31); /* & 31 folds */
 }
 
-static void pair_add(struct pairs *s, struct pairs *any, const char *w)
+static void lists_of(struct firsts *f, unsigned list, const struct word *words, size_t n)
 {
-    unsigned p = pair_of(w[0], w[1]);
-    s->bits[p >> 6] |= (uint64_t)1 << (p & 63);
-    any->bits[p >> 6] |= (uint64_t)1 << (p & 63);
-}
-
-static bool pair_in(const struct pairs *s, unsigned p)
-{
-    return (s->bits[p >> 6] >> (p & 63)) & 1;
-}
-
-static void pairs_of(struct pairs *s, struct pairs *any, const char *const *words, size_t n)
-{
-    for (size_t k = 0; k < n; k++)
-        pair_add(s, any, words[k]);
+    for (size_t k = 0; k < n; k++) {
+        unsigned h = words[k].three;
+        f->lists[words[k].pair] |= (unsigned char)list;
+        if (h != THREE_NONE)
+            f->threes[h / 64] |= (uint64_t)1 << (h % 64);
+    }
 }
 
 static void firsts_init(struct firsts *f)
 {
     memset(f, 0, sizeof(*f));
-    pairs_of(&f->mine, &f->any, mine, COUNT(mine));
-    pairs_of(&f->rules, &f->any, rule_words, COUNT(rule_words));
-    pairs_of(&f->yours, &f->any, yours, COUNT(yours));
-    pairs_of(&f->work, &f->any, work_words, COUNT(work_words));
-    pairs_of(&f->conversations, &f->any, conversations, COUNT(conversations));
+    lists_of(f, L_MINE, mine, COUNT(mine));
+    lists_of(f, L_RULES, rule_words, COUNT(rule_words));
+    lists_of(f, L_YOURS, yours, COUNT(yours));
+    lists_of(f, L_WORK, work_words, COUNT(work_words));
+    lists_of(f, L_CONVERSATIONS, conversations, COUNT(conversations));
     for (size_t k = 0; k < COUNT(kind_words); k++)
-        pair_add(&f->kinds, &f->any, kind_words[k].word);
+        lists_of(f, L_KINDS, &kind_words[k].w, 1);
 }
 
 /* What the readings that start at the word t[i..e) add to out (i starts
@@ -329,22 +402,25 @@ static void read_word(const char *t, size_t i, size_t e, const struct firsts *f,
                       struct mp_address *out)
 {
     char c = t[i];
-    unsigned p = pair_of(c, i + 1 < e ? t[i + 1] : '\0');
-    if (c != 'I' && !pair_in(&f->any, p))
+    unsigned in = f->lists[pair_of(c, i + 1 < e ? t[i + 1] : '\0')];
+    if (in == 0 && c != 'I')
         return; /* most words: no list has a word that starts as they do */
-    if (plain && (c == 'I' || pair_in(&f->mine, p)) && person_at(t, e, i))
+    uint32_t c3 = three_at(t, e, i);
+    if (c != 'I' && (in & L_MINE) == 0 && !three_in(f, c3))
+        return; /* no word of three bytes or more starts so ("dolor" against "do not") */
+    if (plain && (c == 'I' || (in & L_MINE)) && person_at(t, e, i, c3))
         out->person++;
-    if (plain && pair_in(&f->rules, p) && any_at(t, e, i, rule_words, COUNT(rule_words), true))
+    if (plain && (in & L_RULES) && any_of(t, e, i, c3, rule_words, COUNT(rule_words), true))
         out->rules++;
-    if (pair_in(&f->yours, p) && any_at(t, e, i, yours, COUNT(yours), false))
+    if ((in & L_YOURS) && any_of(t, e, i, c3, yours, COUNT(yours), false))
         out->own++;
-    if (pair_in(&f->work, p) && any_at(t, e, i, work_words, COUNT(work_words), true))
+    if ((in & L_WORK) && any_of(t, e, i, c3, work_words, COUNT(work_words), true))
         out->work++;
-    if (!out->conversation && pair_in(&f->conversations, p) &&
-        any_at(t, e, i, conversations, COUNT(conversations), false))
+    if (!out->conversation && (in & L_CONVERSATIONS) &&
+        any_of(t, e, i, c3, conversations, COUNT(conversations), false))
         out->conversation = true;
-    if (out->kind < 0 && pair_in(&f->kinds, p))
-        out->kind = kind_at(t, e, i);
+    if (out->kind < 0 && (in & L_KINDS))
+        out->kind = kind_of(t, e, i, c3);
 }
 
 /* What the blank-delimited word that opens at t[i] (not a blank) names:
@@ -363,32 +439,125 @@ static void read_path(const char *t, size_t i, size_t from, size_t e, struct mp_
     out->own += named == 2;
 }
 
-/* What one line of the instructions, t[b..e), adds to out: a word at a
- * time (every reading starts one), a byte at a time between words. */
-static void read_line(const char *t, size_t b, size_t e, const struct firsts *f,
-                      struct mp_address *out)
+/* The instructions' bytes classed 64 to a word, one bit a byte: alnum
+ * (is_alnum) and other (neither that nor a space); bits past the text are
+ * 0. A line is then read an event at a time (a word's first byte, a byte
+ * of neither kind) rather than a byte at a time, and most words (prose
+ * between single spaces) cost a table's look-up. */
+#define MAP_WORDS (MP_ADDRESS_WINDOW / 64 + 1)
+
+struct bytemap {
+    uint64_t alnum[MAP_WORDS];
+    uint64_t other[MAP_WORDS];
+};
+
+#ifdef __SSE2__
+/* The alnum and other bits of the 16 bytes at p. */
+static void class16(const unsigned char *p, unsigned *alnum, unsigned *other)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i low = _mm_or_si128(x, _mm_set1_epi8(0x20));
+    __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
+                                   _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                  _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+    unsigned a = (unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit)) |
+                 (unsigned)_mm_movemask_epi8(x); /* bytes >= 0x80 */
+    unsigned sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')));
+    *alnum = a;
+    *other = ~(a | sp) & 0xffff;
+}
+#else
+static void class16(const unsigned char *p, unsigned *alnum, unsigned *other)
+{
+    unsigned a = 0, o = 0;
+    for (unsigned k = 0; k < 16; k++) {
+        a |= (unsigned)alnum_byte[p[k]] << k;
+        o |= (unsigned)(alnum_byte[p[k]] == 0 && p[k] != ' ') << k;
+    }
+    *alnum = a;
+    *other = o;
+}
+#endif
+
+/* Fills m's words 0..n/64 (the last past the text: 0) from t[0..n), 64
+ * bytes at a time; the last bytes from a copy, so nothing past n is read. */
+static void map_fill(struct bytemap *m, const char *t, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)t;
+    unsigned char tail[64];
+    for (size_t i = 0; i <= n; i += 64) {
+        const unsigned char *p = s + i;
+        uint64_t a = 0, o = 0;
+        if (n - i < 64) {
+            memset(tail, 0, sizeof(tail));
+            memcpy(tail, s + i, n - i);
+            p = tail;
+        }
+        for (unsigned k = 0; k < 64; k += 16) {
+            unsigned a16, o16;
+            class16(p + k, &a16, &o16);
+            a |= (uint64_t)a16 << k;
+            o |= (uint64_t)o16 << k;
+        }
+        uint64_t keep = n - i >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << (n - i)) - 1;
+        m->alnum[i / 64] = a & keep;
+        m->other[i / 64] = o & keep;
+    }
+}
+
+/* The events of word w: bytes of neither kind, and words' first bytes. */
+static uint64_t events_of(const struct bytemap *m, size_t w)
+{
+    uint64_t a = m->alnum[w], before = w > 0 ? m->alnum[w - 1] >> 63 : 0;
+    return m->other[w] | (a & ~((a << 1) | before));
+}
+
+/* The first byte of the word that ends at byte j - 1 (an alnum byte). */
+static size_t word_start(const struct bytemap *m, size_t j)
+{
+    size_t w = (j - 1) / 64, r = (j - 1) % 64;
+    uint64_t bits = ~m->alnum[w] & (r == 63 ? ~(uint64_t)0 : ((uint64_t)1 << (r + 1)) - 1);
+    while (bits == 0 && w > 0)
+        bits = ~m->alnum[--w];
+    return bits == 0 ? 0 : w * 64 + 64 - (size_t)__builtin_clzll(bits);
+}
+
+/* What one line of the instructions, t[b..e), adds to out, an event at a
+ * time in the map (every reading starts at one): a word's first byte
+ * (read_word), or a byte of neither kind (a mark, a quote; after a word,
+ * which then is not of letters alone, read_path for it first). */
+static void read_line(const char *t, size_t b, size_t e, const struct bytemap *m,
+                      const struct firsts *f, struct mp_address *out)
 {
     bool quoted = false, code = false;
     if (list_item(t, e, b))
         out->rules++;
-    for (size_t i = b, j; i < e; i = j) {
-        char c = t[i];
-        bool word = is_alnum(c);
-        j = i + 1;
-        if (word) {
-            while (j < e && is_alnum(t[j]))
-                j++;
-            read_word(t, i, e, f, !quoted && !code, out);
-        } else if (c == ' ') {
-            continue; /* the bulk of what is between words */
-        } else if (c == '"') {
-            quoted = !quoted;
-        } else if (c == '`') {
-            code = !code;
+    for (size_t w = b / 64; w * 64 < e; w++) {
+        uint64_t ev = events_of(m, w);
+        if (w == b / 64)
+            ev &= ~(uint64_t)0 << (b % 64);
+        if (e - w * 64 < 64)
+            ev &= ((uint64_t)1 << (e - w * 64)) - 1;
+        for (; ev != 0; ev &= ev - 1) {
+            size_t i = w * 64 + (size_t)__builtin_ctzll(ev);
+            char c = t[i];
+            if (is_alnum(c)) {
+                read_word(t, i, e, f, !quoted && !code, out);
+                continue;
+            }
+            if (i > b && is_alnum(t[i - 1]) && c != '\t') { /* a word ends here */
+                size_t ws = word_start(m, i);
+                if (ws == b || t[ws - 1] == ' ')
+                    read_path(t, ws, i, e, out);
+            }
+            if (c == '"')
+                quoted = !quoted;
+            else if (c == '`')
+                code = !code;
+            if (i == b || t[i - 1] == ' ') /* a blank-delimited word opens here */
+                read_path(t, i, i, e, out);
         }
-        /* a blank-delimited word opens here, and is not of letters alone */
-        if ((!word || (j < e && t[j] != ' ' && t[j] != '\t')) && (i == b || t[i - 1] == ' '))
-            read_path(t, i, word ? j : i, e, out);
     }
 }
 
@@ -398,10 +567,12 @@ void mp_address_read(const char *text, size_t len, struct mp_address *out)
     bool fence = false;
     int depth = 0;
     struct firsts f;
+    struct bytemap m;
     firsts_init(&f);
     memset(out, 0, sizeof(*out));
     out->kind = -1;
     out->instructions = find_transcript(text, n, &out->transcript);
+    map_fill(&m, text, out->instructions);
     for (size_t i = 0; i < out->instructions;) {
         size_t b = line_body(text, out->instructions, i);
         size_t e = line_end(text, out->instructions, i);
@@ -415,7 +586,7 @@ void mp_address_read(const char *text, size_t len, struct mp_address *out)
                  mp_find_bytes(text + b, e - b, "</", 2) == NULL)
             depth++; /* a tagged block opens: what it holds is quoted */
         else if (!fence && depth == 0)
-            read_line(text, b, e, &f, out);
+            read_line(text, b, e, &m, &f, out);
         i = e + 1;
     }
 }

@@ -229,15 +229,20 @@ static bool next_item(const char *s, size_t end, size_t *pos, size_t name[2], si
     return true;
 }
 
-/* Whether the string literal s[a..b) decodes to exactly key. */
+/* Whether the string literal s[a..b) decodes to exactly key (no escape
+ * in it). An escape is never shorter than what it decodes to, so a
+ * literal of key's length is key only byte for byte, and a shorter one
+ * never; only a longer one is decoded. */
 static bool literal_is(const char *s, size_t a, size_t b, const char *key, size_t key_len)
 {
     char buf[32]; /* the longest name asked for: "previous_response_id" */
     size_t n;
-    if (b - a < 2 || s[a] != '"')
+    if (b - a < 2 || s[a] != '"' || b - a - 2 < key_len)
         return false;
+    if (b - a - 2 == key_len)
+        return memcmp(s + a + 1, key, key_len) == 0;
     if (memchr(s + a + 1, '\\', b - a - 2) == NULL)
-        return b - a - 2 == key_len && memcmp(s + a + 1, key, key_len) == 0;
+        return false;
     if (mp_json_string_decode(s, a, b, buf, sizeof(buf), &n) != MP_OK)
         return false;
     return n == key_len && memcmp(buf, key, key_len) == 0;
@@ -372,15 +377,16 @@ static void measure_text(const char *s, struct mp_chatreq_msg *m)
     m->text_len = k.n;
 }
 
-/* Fills m from the object s[m->start..m->end): a message with a string
- * "role", or, when items is set (a Responses input item), an item with a
- * string "type" instead. */
-static int scan_message(const char *s, struct mp_chatreq_msg *m, bool items)
+/* Fills m from the object that opens at s[m->start] (within s[..end),
+ * validated), its end too: a message with a string "role", or, when items
+ * is set (a Responses input item), an item with a string "type" instead.
+ * Its members are walked once, the object's end found past the last. */
+static int scan_message(const char *s, size_t end, struct mp_chatreq_msg *m, bool items)
 {
     size_t pos = m->start + 1, name[2], val[2], role[2] = {0, 0}, type[2] = {0, 0};
     m->content_start = 0;
     m->content_end = 0;
-    while (next_item(s, m->end, &pos, name, val)) {
+    while (next_item(s, end, &pos, name, val)) {
         if (LITERAL_IS(s, name, "role")) {
             role[0] = val[0];
             role[1] = val[1];
@@ -392,6 +398,7 @@ static int scan_message(const char *s, struct mp_chatreq_msg *m, bool items)
             m->content_end = val[1];
         }
     }
+    m->end = ws(s, end, pos) + 1; /* past its '}' */
     if (role[1] != 0 && s[role[0]] == '"') {
         m->role = role_of(s, role);
     } else if (items && type[1] != 0 && s[type[0]] == '"') {
@@ -429,17 +436,18 @@ static void locate(struct mp_chatreq *r)
  * items) into r->msgs[0..cap). */
 static int scan_array(const char *body, struct mp_chatreq *r, size_t cap, bool items)
 {
-    size_t pos = r->messages_start + 1, el[2];
-    while (next_item(body, r->messages_end, &pos, NULL, el)) {
-        if (body[el[0]] != '{')
+    size_t pos = ws(body, r->messages_end, r->messages_start + 1);
+    while (pos < r->messages_end && body[pos] != ']') {
+        if (body[pos] == ',')
+            pos = ws(body, r->messages_end, pos + 1);
+        if (body[pos] != '{')
             return MP_EINVAL;
         if (r->nmsgs == cap)
             return MP_ETOOBIG;
-        r->msgs[r->nmsgs].start = el[0];
-        r->msgs[r->nmsgs].end = el[1];
-        if (scan_message(body, &r->msgs[r->nmsgs], items) != MP_OK)
+        r->msgs[r->nmsgs].start = pos;
+        if (scan_message(body, r->messages_end, &r->msgs[r->nmsgs], items) != MP_OK)
             return MP_EINVAL;
-        r->nmsgs++;
+        pos = ws(body, r->messages_end, r->msgs[r->nmsgs++].end);
     }
     locate(r);
     return MP_OK;

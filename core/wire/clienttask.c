@@ -133,6 +133,7 @@ static const char *take_fragment(const char *s, size_t n, struct mp_clienttask_p
     if (out < MP_CLIENTTASK_FRAGMENT_MIN)
         return "fragment shorter than 8 bytes (it would match ordinary requests)";
     p->len = (uint16_t)out;
+    p->anchor = (uint8_t)mp_find_bytes_anchor(p->text, out);
     return NULL;
 }
 
@@ -298,7 +299,8 @@ static bool lone_turn(const char *body, const struct mp_chatreq *req, size_t *us
 static bool found_in(const char *text, size_t len, const struct mp_clienttask_pattern *p)
 {
     size_t reach = MP_CLIENTTASK_WINDOW + p->len;
-    return text != NULL && mp_find_bytes(text, len < reach ? len : reach, p->text, p->len) != NULL;
+    return text != NULL &&
+           mp_find_bytes_at(text, len < reach ? len : reach, p->text, p->len, p->anchor) != NULL;
 }
 
 static bool pattern_matches(const struct texts *t, bool lone, const struct mp_clienttask_pattern *p)

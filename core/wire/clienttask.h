@@ -65,8 +65,9 @@ enum mp_clienttask_scope {
 };
 
 struct mp_clienttask_pattern {
-    uint8_t kind;  /* enum mp_clienttask_kind */
-    uint8_t scope; /* enum mp_clienttask_scope */
+    uint8_t kind;   /* enum mp_clienttask_kind */
+    uint8_t scope;  /* enum mp_clienttask_scope */
+    uint8_t anchor; /* the byte of text memchr runs to (mp_find_bytes_anchor) */
     uint16_t len;
     char text[MP_CLIENTTASK_FRAGMENT_MAX];
 };

@@ -1,5 +1,6 @@
 /* core/findbytes.c: the same answer as memmem on every text, ordinary and
- * built against it (a common first byte sends it to memmem part way). */
+ * built against it (a common first byte sends it to memmem part way),
+ * whichever byte of the needle memchr runs to. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,9 +9,13 @@
 
 Suite *mp_test_suite(void);
 
+/* Also run to any other byte of the needle (mp_find_bytes_at). */
 static void same_as_memmem(const char *hay, size_t n, const char *needle, size_t m)
 {
-    ck_assert_ptr_eq(mp_find_bytes(hay, n, needle, m), memmem(hay, n, needle, m));
+    const char *want = memmem(hay, n, needle, m);
+    ck_assert_ptr_eq(mp_find_bytes(hay, n, needle, m), want);
+    for (size_t a = 1; a < m; a++)
+        ck_assert_ptr_eq(mp_find_bytes_at(hay, n, needle, m, a), want);
 }
 
 START_TEST(test_findbytes_edges)
@@ -70,6 +75,21 @@ START_TEST(test_findbytes_adversarial_text)
 }
 END_TEST
 
+/* The anchor is the first byte of the seldomest kind: a mark or a digit,
+ * then a capital, then a byte beyond ASCII, then a letter or a space. */
+START_TEST(test_findbytes_anchor_is_the_seldomest_byte)
+{
+    static const char reply[] = "please reply with a title that is 3-4 words";
+    ck_assert_uint_eq(mp_find_bytes_anchor(reply, strlen(reply)),
+                      strlen("please reply with a title that is "));
+    ck_assert_uint_eq(mp_find_bytes_anchor("### Task:", 9), 0);
+    ck_assert_uint_eq(mp_find_bytes_anchor("you are Open", 12), 8);
+    ck_assert_uint_eq(mp_find_bytes_anchor("caf\xc3\xa9 au lait", 13), 3);
+    ck_assert_uint_eq(mp_find_bytes_anchor("lorem ipsum", 11), 0);
+    ck_assert_uint_eq(mp_find_bytes_anchor("", 0), 0);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("findbytes");
@@ -77,6 +97,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_findbytes_edges);
     tcase_add_test(tc, test_findbytes_matches_memmem_on_dense_text);
     tcase_add_test(tc, test_findbytes_adversarial_text);
+    tcase_add_test(tc, test_findbytes_anchor_is_the_seldomest_byte);
     suite_add_tcase(s, tc);
     return s;
 }

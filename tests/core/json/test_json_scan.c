@@ -538,7 +538,7 @@ static const struct {
 /* Each of byte_bounds at every position of len bytes of 'a'. */
 static void check_byte_bounds(size_t len)
 {
-    char s[32];
+    char s[128];
     ck_assert_uint_le(len, sizeof(s));
     for (size_t c = 0; c < sizeof(byte_bounds) / sizeof(byte_bounds[0]); c++) {
         for (size_t at = 0; at < len; at++) {
@@ -553,9 +553,10 @@ static void check_byte_bounds(size_t len)
 
 START_TEST(test_json_plain_run_byte_class_bounds_in_words)
 {
-    /* A run long enough that the 16-byte test (where there is one) sees
-     * every byte. */
+    /* Runs long enough that the 16-byte test (where there is one) sees
+     * every byte, and the 64-byte one. */
     check_byte_bounds(32);
+    check_byte_bounds(128);
 }
 END_TEST
 
@@ -570,11 +571,11 @@ END_TEST
 
 START_TEST(test_json_plain_run_finds_the_first_special_from_any_start_in_any_length)
 {
-    /* A quote at every place of texts of every length up to 48, the run
-     * started from every place: the scan looks 16 bytes at a time and at
-     * a text's last 16 together, and must end exactly at the quote (or at
-     * the end when it starts past it). */
-    char s[48];
+    /* A quote at every place of texts of every length up to 144, the run
+     * started from every place: the scan looks 64 bytes at a time, then
+     * 16, and at a text's last 16 together, and must end exactly at the
+     * quote (or at the end when it starts past it). */
+    char s[144];
     for (size_t len = 1; len <= sizeof(s); len++) {
         for (size_t at = 0; at <= len; at++) { /* at == len: no quote */
             memset(s, 'a', len);

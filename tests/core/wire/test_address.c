@@ -3,9 +3,11 @@
  * the words counted only in the instructions. */
 #include <check.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "address_ref.h"
+#include "token_fixtures.h"
 #include "wire/address.h"
 #include "wire/clienttask.h"
 
@@ -293,6 +295,45 @@ START_TEST(test_address_reads_as_the_byte_by_byte_reading)
 }
 END_TEST
 
+/* Real text in every ml-dev language (token_fixtures.h): whole, its
+ * messages a line each, slices of it at random, and with the pieces the
+ * reading looks for spliced in at random places. */
+START_TEST(test_address_reads_real_text_as_the_byte_by_byte_reading)
+{
+    static char buf[MP_ADDRESS_WINDOW + 600];
+    uint64_t seed = 0x2545f4914f6cdd1du;
+    for (size_t f = 0; f < sizeof(token_fixtures) / sizeof(token_fixtures[0]); f++) {
+        const char *text = token_fixtures[f].text;
+        size_t n = strlen(text);
+        ck_assert_uint_lt(n, sizeof(buf) / 2);
+        assert_same(text, n);
+        memcpy(buf, text, n);
+        for (size_t i = 0; i + 3 <= n; i++)
+            if (memcmp(buf + i, " | ", 3) == 0)
+                buf[i + 1] = '\n';
+        assert_same(buf, n);
+        for (int k = 0; k < 2000; k++) { /* in a heap block of its size: a byte past it is seen */
+            size_t from = (size_t)(next_random(&seed) % n);
+            size_t len = (size_t)(next_random(&seed) % (n - from + 1));
+            char *exact = malloc(len > 0 ? len : 1);
+            ck_assert_ptr_nonnull(exact);
+            memcpy(exact, buf + from, len);
+            assert_same(exact, len);
+            free(exact);
+        }
+        for (int k = 0; k < 2000; k++) {
+            size_t at = (size_t)(next_random(&seed) % n), m = 0;
+            const char *p = pieces[next_random(&seed) % (sizeof(pieces) / sizeof(pieces[0]))];
+            memcpy(buf, text, at);
+            m = at + strlen(p);
+            memcpy(buf + at, p, strlen(p));
+            memcpy(buf + m, text + at, n - at);
+            assert_same(buf, m + n - at);
+        }
+    }
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("address");
@@ -303,6 +344,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_address_kind_words_start_a_word);
     tcase_add_test(tc, test_address_reads_a_bounded_window);
     tcase_add_test(tc, test_address_reads_as_the_byte_by_byte_reading);
+    tcase_add_test(tc, test_address_reads_real_text_as_the_byte_by_byte_reading);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "wire/chatreq.h"
+#include "json/json_scan.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);
@@ -170,6 +171,39 @@ START_TEST(test_chatreq_escaped_role_and_member_names)
     ck_assert_int_eq(msgs[1].role, MP_CR_USER);
     ck_assert_str_eq(text_of(b, 1, buf, sizeof(buf)), "\"hi\"");
     ck_assert_uint_eq(r.insert_at, msgs[0].end);
+}
+END_TEST
+
+/* Each message's span is the JSON value that opens at its start (the
+ * scanner's own walk): objects nested in it, strings holding brackets and
+ * escaped quotes, blanks anywhere, a member after the content. */
+START_TEST(test_chatreq_message_spans_are_their_objects)
+{
+    static const char *const bodies[] = {
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"a }] \\\" {[\"}]}",
+        "{\"messages\" : [ { \"content\" : [ {\"type\":\"text\",\"text\":\"x\"} , "
+        "{\"type\":\"image_url\",\"image_url\":{\"url\":\"u}\"}} ] , \"role\" : \"user\" } ,\n"
+        "\t{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c\",\"f\":{\"a\":[1,{"
+        "}]}}]}"
+        " ] }",
+        "{\"messages\":[{\"extra\":{\"role\":\"system\"},\"role\":\"system\",\"content\":\"S\"},"
+        "{\"role\":\"user\",\"content\":\"q\",\"name\":\"n\"}]}",
+        "{\"messages\":[{}]}",
+    };
+    for (size_t b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++) {
+        struct mp_chatreq r;
+        size_t len = strlen(bodies[b]), vs, ve;
+        if (mp_chatreq_scan(bodies[b], len, msgs, CAP, &r) != MP_OK) {
+            ck_assert_uint_eq(b, 3); /* {} has no role */
+            continue;
+        }
+        ck_assert_uint_gt(r.nmsgs, 0);
+        for (size_t i = 0; i < r.nmsgs; i++) {
+            ck_assert_int_eq(mp_json_scan_value(bodies[b], len, msgs[i].start, &vs, &ve), MP_OK);
+            ck_assert_uint_eq(vs, msgs[i].start);
+            ck_assert_uint_eq(ve, msgs[i].end);
+        }
+    }
 }
 END_TEST
 
@@ -482,6 +516,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(p, test_chatreq_only_system_messages);
     tcase_add_test(p, test_chatreq_pretty_printed_body_spans);
     tcase_add_test(p, test_chatreq_escaped_role_and_member_names);
+    tcase_add_test(p, test_chatreq_message_spans_are_their_objects);
     tcase_add_test(p, test_chatreq_role_kinds);
     tcase_add_test(p, test_chatreq_first_new_user_after_last_assistant);
     tcase_add_test(p, test_chatreq_first_new_user_edge_cases);
