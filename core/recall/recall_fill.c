@@ -219,29 +219,38 @@ bool mp_recall_fill_past_fits(const struct mp_recall_fill *f, const struct mp_me
                                   mp_recall_fill_room(f, MP_RECALL_LINE_PAST)) > 0;
 }
 
-/* Appends m (the plan then owns it: *m's fields and its content) to the
+/* Appends c (allocated; the plan then owns it and its content) to the
  * past line as measured: bytes that save saved, with its day already
- * there or not (had). 1 (taken) or MP_ENOMEM (the caller still owns m's
- * content). */
-static int append_past(struct mp_recall_fill *f, const struct mp_mem_message *m, bool had,
+ * there or not (had). 1 (taken) or MP_ENOMEM (the caller still owns c). */
+static int append_copy(struct mp_recall_fill *f, const struct mp_mem_message *c, bool had,
                        size_t bytes, uint64_t saved)
 {
     struct mp_recall_plan *pl = &f->plan;
-    struct mp_mem_message *c;
     if (pl->npast == f->past_room) {
         const struct mp_mem_message **a = grow(pl->past, &f->past_room, sizeof(*a));
         if (a == NULL)
             return MP_ENOMEM;
         pl->past = a;
     }
-    if (!had && mp_dayset_add(&f->past_days, mp_memblock_past_day(m)) != MP_OK)
+    if (!had && mp_dayset_add(&f->past_days, mp_memblock_past_day(c)) != MP_OK)
         return MP_ENOMEM;
-    c = malloc(sizeof(*c));
+    pl->past[pl->npast++] = c;
+    return add_bytes(f, MP_RECALL_LINE_PAST, bytes, saved);
+}
+
+/* append_copy() of m (the plan then owns *m's fields and its content): 1
+ * (taken) or MP_ENOMEM (the caller still owns m's content). */
+static int append_past(struct mp_recall_fill *f, const struct mp_mem_message *m, bool had,
+                       size_t bytes, uint64_t saved)
+{
+    struct mp_mem_message *c = malloc(sizeof(*c));
     if (c == NULL)
         return MP_ENOMEM;
     *c = *m;
-    pl->past[pl->npast++] = c;
-    return add_bytes(f, MP_RECALL_LINE_PAST, bytes, saved);
+    int rc = append_copy(f, c, had, bytes, saved);
+    if (rc != 1)
+        free(c);
+    return rc;
 }
 
 int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
@@ -336,16 +345,18 @@ static size_t notes_room(const struct mp_recall_fill *f)
     return left < room ? (size_t)left : room;
 }
 
-/* A copy of buffered message m for the past line (content malloc'd), or
- * MP_ENOMEM. */
-static int copy_message(const struct mp_mem_message *m, struct mp_mem_message *out)
+/* A copy of buffered message m for the past line in one allocation, its
+ * content right after it (mp_recall_plan_cleanup() frees such a content
+ * with its message), or NULL when out of memory. */
+static struct mp_mem_message *copy_inline(const struct mp_mem_message *m)
 {
-    *out = *m;
-    out->content = malloc(m->content_len);
-    if (out->content == NULL)
-        return MP_ENOMEM;
-    memcpy(out->content, m->content, m->content_len);
-    return MP_OK;
+    struct mp_mem_message *c = malloc(sizeof(*c) + m->content_len);
+    if (c == NULL)
+        return NULL;
+    *c = *m;
+    c->content = (char *)(c + 1);
+    memcpy(c->content, m->content, m->content_len);
+    return c;
 }
 
 /* The turn um->messages[j..i] (one message, or a user message and its
@@ -369,12 +380,9 @@ static int take_turn(struct mp_recall_fill *f, size_t j, size_t i)
             return 0;
     }
     for (size_t k = 0; k <= i - j; k++) {
-        struct mp_mem_message c;
-        int rc = copy_message(&msgs[j + k], &c);
-        if (rc == MP_OK)
-            rc = append_past(f, &c, had[k], bytes[k], saved[k]);
-        if (rc != 1) {
-            free(c.content);
+        struct mp_mem_message *c = copy_inline(&msgs[j + k]);
+        if (c == NULL || append_copy(f, c, had[k], bytes[k], saved[k]) != 1) {
+            free(c);
             return MP_ENOMEM;
         }
         f->buffer_bytes += bytes[k];
