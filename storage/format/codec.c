@@ -925,13 +925,14 @@ size_t mp_codec_put_conv_tail(unsigned char *p, const struct mp_store_conv *c, u
     return e.n;
 }
 
-/* An array of n items of size bytes, or NULL when n is 0 (d bad when out
- * of memory). */
+/* An array of n items of size bytes for the caller to fill, every one
+ * (not zeroed), or NULL when n is 0 or d is bad (d bad when out of
+ * memory). n * size is at most what is left of d: callers check it. */
 static void *get_array(struct dec *d, size_t n, size_t size)
 {
     if (n == 0 || d->bad)
         return NULL;
-    void *a = calloc(n, size);
+    void *a = malloc(n * size);
     if (a == NULL)
         d->bad = d->oom = true;
     return a;
