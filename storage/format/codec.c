@@ -315,7 +315,7 @@ struct dec {
     size_t texts_used;
 };
 
-static const unsigned char *take(struct dec *d, size_t n)
+static inline const unsigned char *take(struct dec *d, size_t n)
 {
     const unsigned char *r;
     if (d->bad || n > d->n - d->off) {
@@ -334,7 +334,7 @@ static inline uint64_t get_uint(struct dec *d, size_t width)
 }
 
 /* A length or enum field that must not exceed max. */
-static size_t get_len(struct dec *d, size_t width, size_t max)
+static inline size_t get_len(struct dec *d, size_t width, size_t max)
 {
     uint64_t v = get_uint(d, width);
     if (v > max)
@@ -342,7 +342,7 @@ static size_t get_len(struct dec *d, size_t width, size_t max)
     return d->bad ? 0 : (size_t)v;
 }
 
-static void check(struct dec *d, bool ok)
+static inline void check(struct dec *d, bool ok)
 {
     if (!ok)
         d->bad = true;
