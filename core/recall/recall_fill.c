@@ -261,14 +261,18 @@ int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
     return bytes == 0 ? 0 : append_past(f, m, had, bytes, saved);
 }
 
-/* Oldest first: by time, then sequence (unique per user). */
+/* Whether a comes before b in the past line: oldest first, by time, then
+ * sequence (unique per user). */
+static bool past_before(const struct mp_mem_message *a, const struct mp_mem_message *b)
+{
+    return a->at_ms != b->at_ms ? a->at_ms < b->at_ms : a->seq < b->seq;
+}
+
 static int past_cmp(const void *pa, const void *pb)
 {
     const struct mp_mem_message *a = *(const struct mp_mem_message *const *)pa;
     const struct mp_mem_message *b = *(const struct mp_mem_message *const *)pb;
-    if (a->at_ms != b->at_ms)
-        return a->at_ms < b->at_ms ? -1 : 1;
-    return a->seq < b->seq ? -1 : a->seq > b->seq;
+    return past_before(a, b) ? -1 : past_before(b, a);
 }
 
 /* ---- summary ---- */
@@ -498,6 +502,19 @@ static void facts_by_day_few(struct mp_recall_plan *pl)
     }
 }
 
+/* The past line in its order, in place (a few messages: qsort's calls
+ * through a pointer cost more than the moves). */
+static void past_sort_few(struct mp_recall_plan *pl)
+{
+    for (size_t i = 1; i < pl->npast; i++) {
+        const struct mp_mem_message *m = pl->past[i];
+        size_t j = i;
+        for (; j > 0 && past_before(m, pl->past[j - 1]); j--)
+            pl->past[j] = pl->past[j - 1];
+        pl->past[j] = m;
+    }
+}
+
 /* The profile line day by day, oldest first, the facts of a day in the
  * order they were taken (the fill calls it only when they are not so
  * already, as they are when all are of one day). MP_OK, MP_ENOMEM. */
@@ -535,8 +552,10 @@ int mp_recall_fill_finish(struct mp_recall_fill *f, struct mp_recall_plan *plan)
         mp_recall_plan_cleanup(pl);
         return MP_NOTFOUND;
     }
-    if (pl->npast > 1)
+    if (pl->npast > INSERTION_MAX)
         qsort(pl->past, pl->npast, sizeof(*pl->past), past_cmp);
+    else
+        past_sort_few(pl);
     if (!f->facts_by_day && facts_by_day(pl) != MP_OK) {
         mp_recall_plan_cleanup(pl);
         return MP_ENOMEM;
