@@ -657,10 +657,10 @@ int64_t mp_memblock_past_day(const struct mp_mem_message *m)
     return day_key(m->at_ms);
 }
 
-/* Appends "(YYYY-MM-DD, role) text" (day), else "(role) text", after the
- * line's header (first) or the separator; "no date" for a time out of
- * has_day's range. */
-static void put_past(struct text *t, const struct mp_mem_message *m, bool first, bool day)
+/* Appends "(YYYY-MM-DD, role) " (day), else "(role) ", after the line's
+ * header (first) or the separator; "no date" for a time out of has_day's
+ * range. */
+static void put_past_frame(struct text *t, const struct mp_mem_message *m, bool first, bool day)
 {
     bool user = m->role == MP_ROLE_USER;
     put_ascii(t, first ? PAST_HEAD : FACT_SEP, first ? SLEN(PAST_HEAD) : SLEN(FACT_SEP));
@@ -673,13 +673,42 @@ static void put_past(struct text *t, const struct mp_mem_message *m, bool first,
         put_ascii(t, ", ", 2);
     }
     put_ascii(t, user ? "user) " : "assistant) ", user ? SLEN("user) ") : SLEN("assistant) "));
-    put_capped(t, m->content, m->content_len, MP_MEMBLOCK_PAST_TEXT_MAX);
+}
+
+/* Appends the frame and the text of past message m: "(YYYY-MM-DD, role)
+ * text" or "(role) text"; its text as written ahead when ahead is not
+ * NULL and holds one. */
+static void put_past(struct text *t, const struct mp_mem_message *m, bool first, bool day,
+                     const struct mp_memblock_ahead *ahead)
+{
+    put_past_frame(t, m, first, day);
+    if (ahead != NULL && ahead->text != NULL)
+        put_known(t, ahead->text, ahead->len, 0); /* rendered: nothing counts savings */
+    else
+        put_capped(t, m->content, m->content_len, MP_MEMBLOCK_PAST_TEXT_MAX);
+}
+
+size_t mp_memblock_past_text(const struct mp_mem_message *m, char *out, uint64_t *saved)
+{
+    struct text t = {.buf = out, .cap = MP_MEMBLOCK_PAST_TEXT_MAX, .saving = true};
+    put_capped(&t, m->content, m->content_len, MP_MEMBLOCK_PAST_TEXT_MAX);
+    *saved = t.saved;
+    return t.len; /* within the cap: it is the bound of what the cut rule keeps */
+}
+
+size_t mp_memblock_past_bytes_ahead(const struct mp_mem_message *m, bool first, bool day,
+                                    size_t len, size_t room)
+{
+    struct text measure = {.cap = room};
+    put_past_frame(&measure, m, first, day);
+    put_known(&measure, "", len, 0); /* no buffer: only counted */
+    return measure.full ? 0 : measure.len;
 }
 
 size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, bool day, size_t room)
 {
     struct text measure = {.cap = room};
-    put_past(&measure, m, first, day);
+    put_past(&measure, m, first, day, NULL);
     return measure.full ? 0 : measure.len;
 }
 
@@ -687,7 +716,7 @@ size_t mp_memblock_past_measure(const struct mp_mem_message *m, bool first, bool
                                 uint64_t *saved)
 {
     struct text measure = {.cap = room, .saving = true};
-    put_past(&measure, m, first, day);
+    put_past(&measure, m, first, day, NULL);
     if (measure.full)
         return 0;
     *saved = measure.saved;
@@ -734,7 +763,8 @@ size_t mp_memblock_render(char *out, size_t cap, const struct mp_memblock_parts 
     }
     for (size_t i = 0; i < parts->npast; i++) {
         int64_t day = mp_memblock_past_day(parts->past[i]);
-        put_past(&t, parts->past[i], i == 0, i == 0 || day != prev);
+        put_past(&t, parts->past[i], i == 0, i == 0 || day != prev,
+                 parts->past_ahead != NULL ? &parts->past_ahead[i] : NULL);
         prev = day;
     }
     return t.full ? 0 : t.len;

@@ -156,6 +156,7 @@ void mp_recall_plan_cleanup(struct mp_recall_plan *plan)
     }
     free(plan->facts);
     free(plan->past);
+    free(plan->past_ahead);
     free(plan->picks);
     memset(plan, 0, sizeof(*plan));
 }

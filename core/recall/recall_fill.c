@@ -219,21 +219,37 @@ bool mp_recall_fill_past_fits(const struct mp_recall_fill *f, const struct mp_me
                                   mp_recall_fill_room(f, MP_RECALL_LINE_PAST)) > 0;
 }
 
-/* Appends c (allocated; the plan then owns it and its content) to the
- * past line as measured: bytes that save saved, with its day already
- * there or not (had). 1 (taken) or MP_ENOMEM (the caller still owns c). */
-static int append_copy(struct mp_recall_fill *f, const struct mp_mem_message *c, bool had,
-                       size_t bytes, uint64_t saved)
+/* Room for more past messages, their texts written ahead beside them:
+ * MP_OK or MP_ENOMEM (the plan is then as it was, but for room). */
+static int grow_past(struct mp_recall_fill *f)
 {
     struct mp_recall_plan *pl = &f->plan;
-    if (pl->npast == f->past_room) {
-        const struct mp_mem_message **a = grow(pl->past, &f->past_room, sizeof(*a));
-        if (a == NULL)
-            return MP_ENOMEM;
-        pl->past = a;
-    }
+    size_t n = f->past_room > 0 ? f->past_room * 2 : 64;
+    const struct mp_mem_message **a = realloc(pl->past, n * sizeof(*a));
+    if (a == NULL)
+        return MP_ENOMEM;
+    pl->past = a;
+    struct mp_memblock_ahead *w = realloc(pl->past_ahead, n * sizeof(*w));
+    if (w == NULL)
+        return MP_ENOMEM;
+    pl->past_ahead = w;
+    f->past_room = n;
+    return MP_OK;
+}
+
+/* Appends c (allocated; the plan then owns it and its content), its text
+ * written ahead or not (ahead), to the past line as measured: bytes that
+ * save saved, with its day already there or not (had). 1 (taken) or
+ * MP_ENOMEM (the caller still owns c). */
+static int append_copy(struct mp_recall_fill *f, const struct mp_mem_message *c,
+                       struct mp_memblock_ahead ahead, bool had, size_t bytes, uint64_t saved)
+{
+    struct mp_recall_plan *pl = &f->plan;
+    if (pl->npast == f->past_room && grow_past(f) != MP_OK)
+        return MP_ENOMEM;
     if (!had && mp_dayset_add(&f->past_days, mp_memblock_past_day(c)) != MP_OK)
         return MP_ENOMEM;
+    pl->past_ahead[pl->npast] = ahead;
     pl->past[pl->npast++] = c;
     return add_bytes(f, MP_RECALL_LINE_PAST, bytes, saved);
 }
@@ -247,7 +263,7 @@ static int append_past(struct mp_recall_fill *f, const struct mp_mem_message *m,
     if (c == NULL)
         return MP_ENOMEM;
     *c = *m;
-    int rc = append_copy(f, c, had, bytes, saved);
+    int rc = append_copy(f, c, (struct mp_memblock_ahead){NULL, 0}, had, bytes, saved);
     if (rc != 1)
         free(c);
     return rc;
@@ -351,15 +367,19 @@ static size_t notes_room(const struct mp_recall_fill *f)
 
 /* A copy of buffered message m for the past line in one allocation, its
  * content right after it (mp_recall_plan_cleanup() frees such a content
- * with its message), or NULL when out of memory. */
-static struct mp_mem_message *copy_inline(const struct mp_mem_message *m)
+ * with its message), then its text written ahead, text[0..len), which
+ * *ahead then points to; NULL when out of memory. */
+static struct mp_mem_message *copy_inline(const struct mp_mem_message *m, const char *text,
+                                          size_t len, struct mp_memblock_ahead *ahead)
 {
-    struct mp_mem_message *c = malloc(sizeof(*c) + m->content_len);
+    struct mp_mem_message *c = malloc(sizeof(*c) + m->content_len + len);
     if (c == NULL)
         return NULL;
     *c = *m;
     c->content = (char *)(c + 1);
     memcpy(c->content, m->content, m->content_len);
+    memcpy(c->content + m->content_len, text, len);
+    *ahead = (struct mp_memblock_ahead){c->content + m->content_len, len};
     return c;
 }
 
@@ -367,25 +387,29 @@ static struct mp_mem_message *copy_inline(const struct mp_mem_message *m)
  * reply) into the past line when all of it fits notes_room: 1 taken, 0
  * not (nothing taken), MP_ENOMEM. Measured as the line will be written,
  * whichever order the line sorts them in: one header, one separator per
- * other message, each day once. */
+ * other message, each day once; each text written ahead as it is
+ * measured, so that the block copies it. */
 static int take_turn(struct mp_recall_fill *f, size_t j, size_t i)
 {
     const struct mp_mem_message *msgs = f->um->messages;
-    size_t room = notes_room(f), bytes[2] = {0, 0};
+    size_t room = notes_room(f), bytes[2] = {0, 0}, len[2];
     uint64_t saved[2] = {0, 0};
     bool had[2];
+    char text[2][MP_MEMBLOCK_PAST_TEXT_MAX];
     int64_t day0 = mp_memblock_past_day(&msgs[j]);
     for (size_t k = 0; k <= i - j; k++) {
         int64_t day = mp_memblock_past_day(&msgs[j + k]);
         had[k] = mp_dayset_has(&f->past_days, day) || (k == 1 && day == day0);
-        bytes[k] = mp_memblock_past_measure(&msgs[j + k], f->plan.npast == 0 && k == 0, !had[k],
-                                            room - bytes[0], &saved[k]);
+        len[k] = mp_memblock_past_text(&msgs[j + k], text[k], &saved[k]);
+        bytes[k] = mp_memblock_past_bytes_ahead(&msgs[j + k], f->plan.npast == 0 && k == 0, !had[k],
+                                                len[k], room - bytes[0]);
         if (bytes[k] == 0)
             return 0;
     }
     for (size_t k = 0; k <= i - j; k++) {
-        struct mp_mem_message *c = copy_inline(&msgs[j + k]);
-        if (c == NULL || append_copy(f, c, had[k], bytes[k], saved[k]) != 1) {
+        struct mp_memblock_ahead ahead;
+        struct mp_mem_message *c = copy_inline(&msgs[j + k], text[k], len[k], &ahead);
+        if (c == NULL || append_copy(f, c, ahead, had[k], bytes[k], saved[k]) != 1) {
             free(c);
             return MP_ENOMEM;
         }
@@ -502,16 +526,21 @@ static void facts_by_day_few(struct mp_recall_plan *pl)
     }
 }
 
-/* The past line in its order, in place (a few messages: qsort's calls
- * through a pointer cost more than the moves). */
+/* The past line in its order, in place, with the texts written ahead (a
+ * few messages: qsort's calls through a pointer cost more than the
+ * moves). */
 static void past_sort_few(struct mp_recall_plan *pl)
 {
     for (size_t i = 1; i < pl->npast; i++) {
         const struct mp_mem_message *m = pl->past[i];
+        struct mp_memblock_ahead w = pl->past_ahead[i];
         size_t j = i;
-        for (; j > 0 && past_before(m, pl->past[j - 1]); j--)
+        for (; j > 0 && past_before(m, pl->past[j - 1]); j--) {
             pl->past[j] = pl->past[j - 1];
+            pl->past_ahead[j] = pl->past_ahead[j - 1];
+        }
         pl->past[j] = m;
+        pl->past_ahead[j] = w;
     }
 }
 
@@ -552,10 +581,13 @@ int mp_recall_fill_finish(struct mp_recall_fill *f, struct mp_recall_plan *plan)
         mp_recall_plan_cleanup(pl);
         return MP_NOTFOUND;
     }
-    if (pl->npast > INSERTION_MAX)
+    if (pl->npast > INSERTION_MAX) { /* the texts written ahead are let go: rendered anew */
+        free(pl->past_ahead);
+        pl->past_ahead = NULL;
         qsort(pl->past, pl->npast, sizeof(*pl->past), past_cmp);
-    else
+    } else {
         past_sort_few(pl);
+    }
     if (!f->facts_by_day && facts_by_day(pl) != MP_OK) {
         mp_recall_plan_cleanup(pl);
         return MP_ENOMEM;
