@@ -469,10 +469,13 @@ static void dec_message(struct dec *d, struct mp_mem_message *m)
         m->lang = (uint8_t)get_len(d, 1, MP_LANG_COUNT - 1);
         check(d, m->lang != 0);
     }
-    m->seq = get_uint(d, 8);
-    m->at_ms = (int64_t)get_uint(d, 8);
-    m->recorded_at_ms = (int64_t)get_uint(d, 8);
-    m->pii = get_len(d, 1, 1) == 1;
+    /* seq, at_ms, recorded_at_ms (u64 each) and pii (u8, 0 or 1): one take */
+    const unsigned char *f = take(d, 25);
+    m->seq = f != NULL ? mp_codec_le_get(f, 8) : 0;
+    m->at_ms = f != NULL ? (int64_t)mp_codec_le_get(f + 8, 8) : 0;
+    m->recorded_at_ms = f != NULL ? (int64_t)mp_codec_le_get(f + 16, 8) : 0;
+    check(d, f == NULL || f[24] <= 1);
+    m->pii = f != NULL && f[24] == 1;
     get_fixed(d, m->request_id, sizeof(m->request_id));
     get_fixed(d, m->model, sizeof(m->model));
     m->content_len = get_len(d, 4, MP_MESSAGE_CONTENT_MAX);
