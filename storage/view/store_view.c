@@ -549,13 +549,20 @@ static struct cached_term *slot_of(struct cached_term *slots, size_t cap, enum m
     }
 }
 
-/* Doubles the table (rehashing every term). MP_OK or MP_ENOMEM. */
+/* Doubles the table (rehashing every term). MP_OK or MP_ENOMEM. A free
+ * slot is len 0 and p NULL (what close frees); the rest of it is written
+ * when a term takes it: the slots are not zeroed whole (64 of them are
+ * about 8 KB). */
 static int grow_cache(struct mp_store_view *v)
 {
     size_t cap = v->cap > 0 ? v->cap * 2 : CACHE_START;
-    struct cached_term *slots = calloc(cap, sizeof(*slots));
+    struct cached_term *slots = malloc(cap * sizeof(*slots));
     if (slots == NULL)
         return MP_ENOMEM;
+    for (size_t i = 0; i < cap; i++) {
+        slots[i].len = 0;
+        slots[i].p = NULL;
+    }
     for (size_t i = 0; i < v->cap; i++) {
         const struct cached_term *c = &v->cache[i];
         if (c->len > 0)
