@@ -381,6 +381,10 @@ static char *get_text(struct dec *d, size_t len)
 static void get_fixed(struct dec *d, char *dst, size_t cap)
 {
     size_t len = get_len(d, 1, cap - 1);
+    if (len == 0) { /* a model or request id not known: common */
+        dst[0] = '\0';
+        return;
+    }
     const unsigned char *b = take(d, len);
     if (b == NULL || memchr(b, '\0', len) != NULL) {
         d->bad = true;
