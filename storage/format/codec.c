@@ -186,9 +186,13 @@ size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
 int mp_codec_user_lang(const struct mp_codec_user *meta)
 {
     int best = MP_LANG_NONE;
-    for (int l = 1; l < MP_LANG_COUNT; l++)
-        if (meta->langs[l] > (best == MP_LANG_NONE ? 0 : meta->langs[best]))
+    uint32_t most = 0; /* best's count: the first of the most, and never 0, wins */
+    for (int l = 1; l < MP_LANG_COUNT; l++) {
+        if (meta->langs[l] > most) {
+            most = meta->langs[l];
             best = l;
+        }
+    }
     return best;
 }
 
