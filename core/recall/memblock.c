@@ -172,6 +172,12 @@ static inline bool put(struct text *t, const char *s, size_t n)
     return put_known(t, s, n, t->saving ? mp_memblock_script_saving(s, n) : 0);
 }
 
+/* put() of ASCII text (the framing, a day, a plain run): it saves nothing. */
+static inline bool put_ascii(struct text *t, const char *s, size_t n)
+{
+    return put_known(t, s, n, 0);
+}
+
 /* ---- sanitizing ---- */
 
 /* What one stored character becomes inside the block (see memblock.h):
@@ -263,12 +269,12 @@ static inline unsigned block_special16(const unsigned char *p, bool fact)
     return (unsigned)_mm_movemask_epi8(bad);
 }
 
-static unsigned fact_special16(const unsigned char *p)
+static inline unsigned fact_special16(const unsigned char *p)
 {
     return block_special16(p, true);
 }
 
-static unsigned text_special16(const unsigned char *p)
+static inline unsigned text_special16(const unsigned char *p)
 {
     return block_special16(p, false);
 }
@@ -309,7 +315,7 @@ static size_t put_clean(struct text *t, const char *src, size_t n, bool fact, si
             room = t->cap - t->len;
         j = plain_block_run(s, n, i, room, fact);
         if (j > i) {
-            put(t, src + i, j - i);
+            put_ascii(t, src + i, j - i); /* block_plain bytes are ASCII */
             i = j;
             continue;
         }
@@ -513,7 +519,7 @@ static void put_day(struct text *t, int64_t ms)
         t->day.number = number;
         format_day(number - 1, t->day.text);
     }
-    put(t, t->day.text, DAY_LEN);
+    put_ascii(t, t->day.text, DAY_LEN);
 }
 
 /* The day of ms in a line: days since 1970 for a has_day time, else
@@ -553,7 +559,7 @@ int64_t mp_memblock_fact_day(const struct mp_mem_entity *e)
 static void put_fact_text(struct text *t, const struct mp_mem_entity *e)
 {
     put_clean(t, e->key, key_len(e), true, SIZE_MAX);
-    put(t, ": ", 2);
+    put_ascii(t, ": ", 2);
     put_capped(t, e->value, e->value_len, MP_MEMBLOCK_FACT_VALUE_MAX);
 }
 
@@ -563,13 +569,13 @@ static void put_fact_text(struct text *t, const struct mp_mem_entity *e)
 static void put_fact(struct text *t, const struct mp_mem_entity *e, bool first, bool day)
 {
     int64_t at_ms = fact_ms(e);
-    put(t, first ? PROFILE_HEAD : FACT_SEP, first ? SLEN(PROFILE_HEAD) : SLEN(FACT_SEP));
+    put_ascii(t, first ? PROFILE_HEAD : FACT_SEP, first ? SLEN(PROFILE_HEAD) : SLEN(FACT_SEP));
     if (day && has_day(at_ms)) {
-        put(t, "(as of ", SLEN("(as of "));
+        put_ascii(t, "(as of ", SLEN("(as of "));
         put_day(t, at_ms);
-        put(t, ") ", 2);
+        put_ascii(t, ") ", 2);
     } else if (day) {
-        put(t, "(no date) ", SLEN("(no date) "));
+        put_ascii(t, "(no date) ", SLEN("(no date) "));
     }
     if (e->block_text != NULL)
         put_known(t, e->block_text, e->block_len, e->block_saved);
@@ -651,29 +657,58 @@ int64_t mp_memblock_past_day(const struct mp_mem_message *m)
     return day_key(m->at_ms);
 }
 
-/* Appends "(YYYY-MM-DD, role) text" (day), else "(role) text", after the
- * line's header (first) or the separator; "no date" for a time out of
- * has_day's range. */
-static void put_past(struct text *t, const struct mp_mem_message *m, bool first, bool day)
+/* Appends "(YYYY-MM-DD, role) " (day), else "(role) ", after the line's
+ * header (first) or the separator; "no date" for a time out of has_day's
+ * range. */
+static void put_past_frame(struct text *t, const struct mp_mem_message *m, bool first, bool day)
 {
     bool user = m->role == MP_ROLE_USER;
-    put(t, first ? PAST_HEAD : FACT_SEP, first ? SLEN(PAST_HEAD) : SLEN(FACT_SEP));
-    put(t, "(", 1);
+    put_ascii(t, first ? PAST_HEAD : FACT_SEP, first ? SLEN(PAST_HEAD) : SLEN(FACT_SEP));
+    put_ascii(t, "(", 1);
     if (day) {
         if (has_day(m->at_ms))
             put_day(t, m->at_ms);
         else
-            put(t, "no date", SLEN("no date"));
-        put(t, ", ", 2);
+            put_ascii(t, "no date", SLEN("no date"));
+        put_ascii(t, ", ", 2);
     }
-    put(t, user ? "user) " : "assistant) ", user ? SLEN("user) ") : SLEN("assistant) "));
-    put_capped(t, m->content, m->content_len, MP_MEMBLOCK_PAST_TEXT_MAX);
+    put_ascii(t, user ? "user) " : "assistant) ", user ? SLEN("user) ") : SLEN("assistant) "));
+}
+
+/* Appends the frame and the text of past message m: "(YYYY-MM-DD, role)
+ * text" or "(role) text"; its text as written ahead when ahead is not
+ * NULL and holds one. */
+static void put_past(struct text *t, const struct mp_mem_message *m, bool first, bool day,
+                     const struct mp_memblock_ahead *ahead)
+{
+    put_past_frame(t, m, first, day);
+    if (ahead != NULL && ahead->text != NULL)
+        put_known(t, ahead->text, ahead->len, 0); /* rendered: nothing counts savings */
+    else
+        put_capped(t, m->content, m->content_len, MP_MEMBLOCK_PAST_TEXT_MAX);
+}
+
+size_t mp_memblock_past_text(const struct mp_mem_message *m, char *out, uint64_t *saved)
+{
+    struct text t = {.buf = out, .cap = MP_MEMBLOCK_PAST_TEXT_MAX, .saving = true};
+    put_capped(&t, m->content, m->content_len, MP_MEMBLOCK_PAST_TEXT_MAX);
+    *saved = t.saved;
+    return t.len; /* within the cap: it is the bound of what the cut rule keeps */
+}
+
+size_t mp_memblock_past_bytes_ahead(const struct mp_mem_message *m, bool first, bool day,
+                                    size_t len, size_t room)
+{
+    struct text measure = {.cap = room};
+    put_past_frame(&measure, m, first, day);
+    put_known(&measure, "", len, 0); /* no buffer: only counted */
+    return measure.full ? 0 : measure.len;
 }
 
 size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, bool day, size_t room)
 {
     struct text measure = {.cap = room};
-    put_past(&measure, m, first, day);
+    put_past(&measure, m, first, day, NULL);
     return measure.full ? 0 : measure.len;
 }
 
@@ -681,7 +716,7 @@ size_t mp_memblock_past_measure(const struct mp_mem_message *m, bool first, bool
                                 uint64_t *saved)
 {
     struct text measure = {.cap = room, .saving = true};
-    put_past(&measure, m, first, day);
+    put_past(&measure, m, first, day, NULL);
     if (measure.full)
         return 0;
     *saved = measure.saved;
@@ -713,7 +748,7 @@ size_t mp_memblock_render(char *out, size_t cap, const struct mp_memblock_parts 
 {
     struct text t = {.buf = out, .cap = cap};
     const struct mp_mem_summary *sm = parts->summary;
-    put(&t, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN);
+    put_ascii(&t, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN);
     int64_t prev = 0; /* the day of the item before: an item writes its own when it differs */
     for (size_t i = 0; i < parts->nfacts; i++) {
         int64_t day = mp_memblock_fact_day(parts->facts[i]);
@@ -721,14 +756,15 @@ size_t mp_memblock_render(char *out, size_t cap, const struct mp_memblock_parts 
         prev = day;
     }
     if (parts->summary_keep > 0) {
-        put(&t, SUMMARY_HEAD, SLEN(SUMMARY_HEAD));
+        put_ascii(&t, SUMMARY_HEAD, SLEN(SUMMARY_HEAD));
         put_clean(&t, sm->text, parts->summary_keep, false, SIZE_MAX);
         if (parts->summary_keep < sm->text_len)
             put(&t, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
     }
     for (size_t i = 0; i < parts->npast; i++) {
         int64_t day = mp_memblock_past_day(parts->past[i]);
-        put_past(&t, parts->past[i], i == 0, i == 0 || day != prev);
+        put_past(&t, parts->past[i], i == 0, i == 0 || day != prev,
+                 parts->past_ahead != NULL ? &parts->past_ahead[i] : NULL);
         prev = day;
     }
     return t.full ? 0 : t.len;

@@ -191,6 +191,26 @@ size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, bool d
 size_t mp_memblock_past_measure(const struct mp_mem_message *m, bool first, bool day, size_t room,
                                 uint64_t *saved);
 
+/* A past message's text written ahead: what the past line writes after
+ * its framing. text NULL: not written ahead (rendered from the message). */
+struct mp_memblock_ahead {
+    const char *text;
+    size_t len;
+};
+
+/* Writes m's text as the past line does after its framing (sanitized,
+ * capped by the cut rule, the ellipsis then included) into
+ * out[0..MP_MEMBLOCK_PAST_TEXT_MAX); its length, and in *saved what it
+ * saves. A message written ahead is measured by its length and rendered
+ * by a copy (mp_memblock_past_bytes_ahead, mp_memblock_parts): one pass
+ * over its stored text, not one for each. */
+size_t mp_memblock_past_text(const struct mp_mem_message *m, char *out, uint64_t *saved);
+
+/* mp_memblock_past_bytes() of m whose text written ahead is len bytes
+ * long. What it saves is that of the text (the framing saves nothing). */
+size_t mp_memblock_past_bytes_ahead(const struct mp_mem_message *m, bool first, bool day,
+                                    size_t len, size_t room);
+
 /* The least a fact (fact_least) or an archived message (past_least) adds
  * to its line when its source estimates it at tokens (recall.h: the
  * estimate of what memblock writes for it, so its bytes are at most the
@@ -237,7 +257,9 @@ size_t mp_memblock_fact_write_ahead(struct mp_mem_entity *e, char *out);
 /* What a block holds (all borrowed): the profile line's facts, the summary
  * line (summary_keep bytes of summary->text; 0: no line, and summary may be
  * NULL; summary_keep < summary->text_len: the ellipsis follows), the past
- * line's messages, each list in the order given (none: no line). */
+ * line's messages, each list in the order given (none: no line), and the
+ * texts of those written ahead (past_ahead NULL: none; else one for each,
+ * in the same order). */
 struct mp_memblock_parts {
     const struct mp_mem_entity *const *facts;
     size_t nfacts;
@@ -245,6 +267,7 @@ struct mp_memblock_parts {
     size_t summary_keep;
     const struct mp_mem_message *const *past;
     size_t npast;
+    const struct mp_memblock_ahead *past_ahead;
 };
 
 /* Writes the block of parts (borrowed) into out[0..cap): the intro, the

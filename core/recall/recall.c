@@ -149,11 +149,14 @@ out:
 void mp_recall_plan_cleanup(struct mp_recall_plan *plan)
 {
     for (size_t i = 0; i < plan->npast; i++) {
-        free(plan->past[i]->content);
-        free((void *)plan->past[i]);
+        const struct mp_mem_message *m = plan->past[i];
+        if (m->content != (const char *)(m + 1)) /* not held in m's allocation (recall_fill.c) */
+            free(m->content);
+        free((void *)m);
     }
     free(plan->facts);
     free(plan->past);
+    free(plan->past_ahead);
     free(plan->picks);
     memset(plan, 0, sizeof(*plan));
 }

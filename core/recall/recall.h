@@ -137,6 +137,8 @@
 #include "config/config.h"
 #include "memory/usermem.h"
 
+struct mp_memblock_ahead;
+
 struct mp_recall_dense;
 struct mp_recall_fuse_params;
 
@@ -298,6 +300,9 @@ struct mp_recall_plan {
     bool summary_cut;   /* summary_len < text_len: the summary was cut to fit */
     const struct mp_mem_message **past; /* the past line, oldest first */
     size_t npast;
+    /* parallel to past, or NULL: each one's text written ahead by the fill
+       (its bytes in the copy's allocation), or none (text NULL) */
+    struct mp_memblock_ahead *past_ahead;
     struct mp_recall_pick *picks; /* buffered messages, newest first */
     size_t npicks;
     bool message_cut;     /* the oldest picked message was cut to fit */

@@ -219,29 +219,54 @@ bool mp_recall_fill_past_fits(const struct mp_recall_fill *f, const struct mp_me
                                   mp_recall_fill_room(f, MP_RECALL_LINE_PAST)) > 0;
 }
 
-/* Appends m (the plan then owns it: *m's fields and its content) to the
- * past line as measured: bytes that save saved, with its day already
- * there or not (had). 1 (taken) or MP_ENOMEM (the caller still owns m's
- * content). */
+/* Room for more past messages, their texts written ahead beside them:
+ * MP_OK or MP_ENOMEM (the plan is then as it was, but for room). */
+static int grow_past(struct mp_recall_fill *f)
+{
+    struct mp_recall_plan *pl = &f->plan;
+    size_t n = f->past_room > 0 ? f->past_room * 2 : 64;
+    const struct mp_mem_message **a = realloc(pl->past, n * sizeof(*a));
+    if (a == NULL)
+        return MP_ENOMEM;
+    pl->past = a;
+    struct mp_memblock_ahead *w = realloc(pl->past_ahead, n * sizeof(*w));
+    if (w == NULL)
+        return MP_ENOMEM;
+    pl->past_ahead = w;
+    f->past_room = n;
+    return MP_OK;
+}
+
+/* Appends c (allocated; the plan then owns it and its content), its text
+ * written ahead or not (ahead), to the past line as measured: bytes that
+ * save saved, with its day already there or not (had). 1 (taken) or
+ * MP_ENOMEM (the caller still owns c). */
+static int append_copy(struct mp_recall_fill *f, const struct mp_mem_message *c,
+                       struct mp_memblock_ahead ahead, bool had, size_t bytes, uint64_t saved)
+{
+    struct mp_recall_plan *pl = &f->plan;
+    if (pl->npast == f->past_room && grow_past(f) != MP_OK)
+        return MP_ENOMEM;
+    if (!had && mp_dayset_add(&f->past_days, mp_memblock_past_day(c)) != MP_OK)
+        return MP_ENOMEM;
+    pl->past_ahead[pl->npast] = ahead;
+    pl->past[pl->npast++] = c;
+    return add_bytes(f, MP_RECALL_LINE_PAST, bytes, saved);
+}
+
+/* append_copy() of m (the plan then owns *m's fields and its content): 1
+ * (taken) or MP_ENOMEM (the caller still owns m's content). */
 static int append_past(struct mp_recall_fill *f, const struct mp_mem_message *m, bool had,
                        size_t bytes, uint64_t saved)
 {
-    struct mp_recall_plan *pl = &f->plan;
-    struct mp_mem_message *c;
-    if (pl->npast == f->past_room) {
-        const struct mp_mem_message **a = grow(pl->past, &f->past_room, sizeof(*a));
-        if (a == NULL)
-            return MP_ENOMEM;
-        pl->past = a;
-    }
-    if (!had && mp_dayset_add(&f->past_days, mp_memblock_past_day(m)) != MP_OK)
-        return MP_ENOMEM;
-    c = malloc(sizeof(*c));
+    struct mp_mem_message *c = malloc(sizeof(*c));
     if (c == NULL)
         return MP_ENOMEM;
     *c = *m;
-    pl->past[pl->npast++] = c;
-    return add_bytes(f, MP_RECALL_LINE_PAST, bytes, saved);
+    int rc = append_copy(f, c, (struct mp_memblock_ahead){NULL, 0}, had, bytes, saved);
+    if (rc != 1)
+        free(c);
+    return rc;
 }
 
 int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
@@ -252,14 +277,18 @@ int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
     return bytes == 0 ? 0 : append_past(f, m, had, bytes, saved);
 }
 
-/* Oldest first: by time, then sequence (unique per user). */
+/* Whether a comes before b in the past line: oldest first, by time, then
+ * sequence (unique per user). */
+static bool past_before(const struct mp_mem_message *a, const struct mp_mem_message *b)
+{
+    return a->at_ms != b->at_ms ? a->at_ms < b->at_ms : a->seq < b->seq;
+}
+
 static int past_cmp(const void *pa, const void *pb)
 {
     const struct mp_mem_message *a = *(const struct mp_mem_message *const *)pa;
     const struct mp_mem_message *b = *(const struct mp_mem_message *const *)pb;
-    if (a->at_ms != b->at_ms)
-        return a->at_ms < b->at_ms ? -1 : 1;
-    return a->seq < b->seq ? -1 : a->seq > b->seq;
+    return past_before(a, b) ? -1 : past_before(b, a);
 }
 
 /* ---- summary ---- */
@@ -336,45 +365,52 @@ static size_t notes_room(const struct mp_recall_fill *f)
     return left < room ? (size_t)left : room;
 }
 
-/* A copy of buffered message m for the past line (content malloc'd), or
- * MP_ENOMEM. */
-static int copy_message(const struct mp_mem_message *m, struct mp_mem_message *out)
+/* A copy of buffered message m for the past line in one allocation, its
+ * content right after it (mp_recall_plan_cleanup() frees such a content
+ * with its message), then its text written ahead, text[0..len), which
+ * *ahead then points to; NULL when out of memory. */
+static struct mp_mem_message *copy_inline(const struct mp_mem_message *m, const char *text,
+                                          size_t len, struct mp_memblock_ahead *ahead)
 {
-    *out = *m;
-    out->content = malloc(m->content_len);
-    if (out->content == NULL)
-        return MP_ENOMEM;
-    memcpy(out->content, m->content, m->content_len);
-    return MP_OK;
+    struct mp_mem_message *c = malloc(sizeof(*c) + m->content_len + len);
+    if (c == NULL)
+        return NULL;
+    *c = *m;
+    c->content = (char *)(c + 1);
+    memcpy(c->content, m->content, m->content_len);
+    memcpy(c->content + m->content_len, text, len);
+    *ahead = (struct mp_memblock_ahead){c->content + m->content_len, len};
+    return c;
 }
 
 /* The turn um->messages[j..i] (one message, or a user message and its
  * reply) into the past line when all of it fits notes_room: 1 taken, 0
  * not (nothing taken), MP_ENOMEM. Measured as the line will be written,
  * whichever order the line sorts them in: one header, one separator per
- * other message, each day once. */
+ * other message, each day once; each text written ahead as it is
+ * measured, so that the block copies it. */
 static int take_turn(struct mp_recall_fill *f, size_t j, size_t i)
 {
     const struct mp_mem_message *msgs = f->um->messages;
-    size_t room = notes_room(f), bytes[2] = {0, 0};
+    size_t room = notes_room(f), bytes[2] = {0, 0}, len[2];
     uint64_t saved[2] = {0, 0};
     bool had[2];
+    char text[2][MP_MEMBLOCK_PAST_TEXT_MAX];
     int64_t day0 = mp_memblock_past_day(&msgs[j]);
     for (size_t k = 0; k <= i - j; k++) {
         int64_t day = mp_memblock_past_day(&msgs[j + k]);
         had[k] = mp_dayset_has(&f->past_days, day) || (k == 1 && day == day0);
-        bytes[k] = mp_memblock_past_measure(&msgs[j + k], f->plan.npast == 0 && k == 0, !had[k],
-                                            room - bytes[0], &saved[k]);
+        len[k] = mp_memblock_past_text(&msgs[j + k], text[k], &saved[k]);
+        bytes[k] = mp_memblock_past_bytes_ahead(&msgs[j + k], f->plan.npast == 0 && k == 0, !had[k],
+                                                len[k], room - bytes[0]);
         if (bytes[k] == 0)
             return 0;
     }
     for (size_t k = 0; k <= i - j; k++) {
-        struct mp_mem_message c;
-        int rc = copy_message(&msgs[j + k], &c);
-        if (rc == MP_OK)
-            rc = append_past(f, &c, had[k], bytes[k], saved[k]);
-        if (rc != 1) {
-            free(c.content);
+        struct mp_memblock_ahead ahead;
+        struct mp_mem_message *c = copy_inline(&msgs[j + k], text[k], len[k], &ahead);
+        if (c == NULL || append_copy(f, c, ahead, had[k], bytes[k], saved[k]) != 1) {
+            free(c);
             return MP_ENOMEM;
         }
         f->buffer_bytes += bytes[k];
@@ -490,6 +526,24 @@ static void facts_by_day_few(struct mp_recall_plan *pl)
     }
 }
 
+/* The past line in its order, in place, with the texts written ahead (a
+ * few messages: qsort's calls through a pointer cost more than the
+ * moves). */
+static void past_sort_few(struct mp_recall_plan *pl)
+{
+    for (size_t i = 1; i < pl->npast; i++) {
+        const struct mp_mem_message *m = pl->past[i];
+        struct mp_memblock_ahead w = pl->past_ahead[i];
+        size_t j = i;
+        for (; j > 0 && past_before(m, pl->past[j - 1]); j--) {
+            pl->past[j] = pl->past[j - 1];
+            pl->past_ahead[j] = pl->past_ahead[j - 1];
+        }
+        pl->past[j] = m;
+        pl->past_ahead[j] = w;
+    }
+}
+
 /* The profile line day by day, oldest first, the facts of a day in the
  * order they were taken (the fill calls it only when they are not so
  * already, as they are when all are of one day). MP_OK, MP_ENOMEM. */
@@ -527,8 +581,13 @@ int mp_recall_fill_finish(struct mp_recall_fill *f, struct mp_recall_plan *plan)
         mp_recall_plan_cleanup(pl);
         return MP_NOTFOUND;
     }
-    if (pl->npast > 1)
+    if (pl->npast > INSERTION_MAX) { /* the texts written ahead are let go: rendered anew */
+        free(pl->past_ahead);
+        pl->past_ahead = NULL;
         qsort(pl->past, pl->npast, sizeof(*pl->past), past_cmp);
+    } else {
+        past_sort_few(pl);
+    }
     if (!f->facts_by_day && facts_by_day(pl) != MP_OK) {
         mp_recall_plan_cleanup(pl);
         return MP_ENOMEM;

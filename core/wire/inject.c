@@ -133,8 +133,8 @@ static int choose(const struct mp_wire *w, const char *body, const struct mp_cha
 /* The block of plan rp into *text (malloc'd, rp->block_len bytes). */
 static int render(const struct mp_recall_plan *rp, const struct mp_usermem *um, char **text)
 {
-    struct mp_memblock_parts parts = {rp->facts,       rp->nfacts, &um->summary,
-                                      rp->summary_len, rp->past,   rp->npast};
+    struct mp_memblock_parts parts = {rp->facts, rp->nfacts, &um->summary,  rp->summary_len,
+                                      rp->past,  rp->npast,  rp->past_ahead};
     char *block = malloc(rp->block_len > 0 ? rp->block_len : 1);
     if (block == NULL)
         return MP_ENOMEM;

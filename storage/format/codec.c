@@ -186,9 +186,13 @@ size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
 int mp_codec_user_lang(const struct mp_codec_user *meta)
 {
     int best = MP_LANG_NONE;
-    for (int l = 1; l < MP_LANG_COUNT; l++)
-        if (meta->langs[l] > (best == MP_LANG_NONE ? 0 : meta->langs[best]))
+    uint32_t most = 0; /* best's count: the first of the most, and never 0, wins */
+    for (int l = 1; l < MP_LANG_COUNT; l++) {
+        if (meta->langs[l] > most) {
+            most = meta->langs[l];
             best = l;
+        }
+    }
     return best;
 }
 
@@ -315,7 +319,7 @@ struct dec {
     size_t texts_used;
 };
 
-static const unsigned char *take(struct dec *d, size_t n)
+static inline const unsigned char *take(struct dec *d, size_t n)
 {
     const unsigned char *r;
     if (d->bad || n > d->n - d->off) {
@@ -334,7 +338,7 @@ static inline uint64_t get_uint(struct dec *d, size_t width)
 }
 
 /* A length or enum field that must not exceed max. */
-static size_t get_len(struct dec *d, size_t width, size_t max)
+static inline size_t get_len(struct dec *d, size_t width, size_t max)
 {
     uint64_t v = get_uint(d, width);
     if (v > max)
@@ -342,7 +346,7 @@ static size_t get_len(struct dec *d, size_t width, size_t max)
     return d->bad ? 0 : (size_t)v;
 }
 
-static void check(struct dec *d, bool ok)
+static inline void check(struct dec *d, bool ok)
 {
     if (!ok)
         d->bad = true;
@@ -381,6 +385,10 @@ static char *get_text(struct dec *d, size_t len)
 static void get_fixed(struct dec *d, char *dst, size_t cap)
 {
     size_t len = get_len(d, 1, cap - 1);
+    if (len == 0) { /* a model or request id not known: common */
+        dst[0] = '\0';
+        return;
+    }
     const unsigned char *b = take(d, len);
     if (b == NULL || memchr(b, '\0', len) != NULL) {
         d->bad = true;
@@ -469,10 +477,13 @@ static void dec_message(struct dec *d, struct mp_mem_message *m)
         m->lang = (uint8_t)get_len(d, 1, MP_LANG_COUNT - 1);
         check(d, m->lang != 0);
     }
-    m->seq = get_uint(d, 8);
-    m->at_ms = (int64_t)get_uint(d, 8);
-    m->recorded_at_ms = (int64_t)get_uint(d, 8);
-    m->pii = get_len(d, 1, 1) == 1;
+    /* seq, at_ms, recorded_at_ms (u64 each) and pii (u8, 0 or 1): one take */
+    const unsigned char *f = take(d, 25);
+    m->seq = f != NULL ? mp_codec_le_get(f, 8) : 0;
+    m->at_ms = f != NULL ? (int64_t)mp_codec_le_get(f + 8, 8) : 0;
+    m->recorded_at_ms = f != NULL ? (int64_t)mp_codec_le_get(f + 16, 8) : 0;
+    check(d, f == NULL || f[24] <= 1);
+    m->pii = f != NULL && f[24] == 1;
     get_fixed(d, m->request_id, sizeof(m->request_id));
     get_fixed(d, m->model, sizeof(m->model));
     m->content_len = get_len(d, 4, MP_MESSAGE_CONTENT_MAX);
@@ -925,13 +936,14 @@ size_t mp_codec_put_conv_tail(unsigned char *p, const struct mp_store_conv *c, u
     return e.n;
 }
 
-/* An array of n items of size bytes, or NULL when n is 0 (d bad when out
- * of memory). */
+/* An array of n items of size bytes for the caller to fill, every one
+ * (not zeroed), or NULL when n is 0 or d is bad (d bad when out of
+ * memory). n * size is at most what is left of d: callers check it. */
 static void *get_array(struct dec *d, size_t n, size_t size)
 {
     if (n == 0 || d->bad)
         return NULL;
-    void *a = calloc(n, size);
+    void *a = malloc(n * size);
     if (a == NULL)
         d->bad = d->oom = true;
     return a;

@@ -22,11 +22,24 @@
  * every transaction (read or write) holds resize_lock shared and the
  * grower takes it exclusive; the lock prefers the grower so a stream of
  * readers cannot starve it. Compaction swaps the environment under the
- * same exclusive lock. */
+ * same exclusive lock.
+ *
+ * Spare read transactions
+ * -----------------------
+ * A read ends reset (mdb_txn_reset) into one of the store's spare slots
+ * rather than aborted, and a later read renews it (mdb_txn_renew): a begin
+ * allocates the transaction and, under MDB_NOTLS, claims a reader slot
+ * each time; a renew keeps both and takes the newest snapshot, as a begin
+ * does. A reset transaction holds no snapshot: it keeps no page from
+ * reuse. Slots are taken and filled by atomic exchange while resize_lock
+ * is held shared (as during every transaction); mp_lmdb_drop_spares()
+ * aborts them with it held exclusive, before the map is resized or the
+ * environment closed. */
 #include "ops/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,9 +82,57 @@ static int status_of(struct mp_store_txn *txn, int rc)
 static void adopt_map_size(struct lmdb_store *s)
 {
     pthread_rwlock_wrlock(&s->resize_lock);
+    mp_lmdb_drop_spares(s);
     if (s->env != NULL)
         mdb_env_set_mapsize(s->env, 0);
     pthread_rwlock_unlock(&s->resize_lock);
+}
+
+/* ---- spare read transactions ---- */
+
+void mp_lmdb_drop_spares(struct lmdb_store *s)
+{
+    for (size_t i = 0; i < MP_LMDB_SPARE_READS; i++) {
+        MDB_txn *t = atomic_exchange(&s->spare[i], NULL);
+        if (t != NULL)
+            mdb_txn_abort(t);
+    }
+}
+
+/* A read transaction renewed from a spare slot, or NULL (none renews). */
+static MDB_txn *renew_spare(struct lmdb_store *s)
+{
+    for (size_t i = 0; i < MP_LMDB_SPARE_READS; i++) {
+        MDB_txn *t = atomic_load_explicit(&s->spare[i], memory_order_relaxed);
+        if (t == NULL || (t = atomic_exchange(&s->spare[i], NULL)) == NULL)
+            continue;
+        if (mdb_txn_renew(t) == 0)
+            return t;
+        mdb_txn_abort(t);
+    }
+    return NULL;
+}
+
+/* Ends read transaction t: reset into an empty slot, else aborted. */
+static void end_read(struct lmdb_store *s, MDB_txn *t)
+{
+    mdb_txn_reset(t);
+    for (size_t i = 0; i < MP_LMDB_SPARE_READS; i++) {
+        MDB_txn *none = NULL;
+        if (atomic_compare_exchange_strong(&s->spare[i], &none, t))
+            return;
+    }
+    mdb_txn_abort(t);
+}
+
+/* mdb_txn_begin(), or for a read a spare renewed. */
+static int begin_txn(struct lmdb_store *s, bool write, MDB_txn **t)
+{
+    if (s->env == NULL)
+        return EIO;
+    if (!write && (*t = renew_spare(s)) != NULL)
+        return 0;
+    return mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, t);
 }
 
 static int lmdb_begin(struct mp_store *store, bool write, struct mp_store_txn *txn)
@@ -83,7 +144,7 @@ static int lmdb_begin(struct mp_store *store, bool write, struct mp_store_txn *t
         pthread_mutex_lock(&s->write_lock);
     for (int attempt = 0; attempt < 2; attempt++) {
         pthread_rwlock_rdlock(&s->resize_lock);
-        int rc = s->env != NULL ? mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t) : EIO;
+        int rc = begin_txn(s, write, &t);
         if (rc == 0) {
             txn->handle = t;
             return MP_OK;
@@ -113,6 +174,7 @@ static int grow(struct lmdb_store *s)
     if (next > s->map_size_max)
         next = s->map_size_max;
     pthread_rwlock_wrlock(&s->resize_lock);
+    mp_lmdb_drop_spares(s);
     rc = mdb_env_set_mapsize(s->env, (size_t)next);
     pthread_rwlock_unlock(&s->resize_lock);
     return rc == 0 ? MP_OK : MP_EIO;
@@ -127,6 +189,8 @@ static int lmdb_end(struct mp_store_txn *txn, bool commit)
             mdb_cursor_close(txn->cursor[t]);
     if (commit && txn->write && txn->state == 0)
         status = status_of(txn, mdb_txn_commit(txn->handle));
+    else if (!txn->write)
+        end_read(s, txn->handle);
     else
         mdb_txn_abort(txn->handle);
     txn->handle = NULL;
@@ -222,11 +286,16 @@ static int lmdb_scan(struct mp_store_txn *txn, enum mp_store_table t, const void
 
 /* ---- the store ---- */
 
-/* mdb_reader_list() calls back once for a header line and once per slot
- * held, or once with "(no active readers)". */
+/* mdb_reader_list() calls back once for a header line ("pid thread
+ * txnid") and once per slot held ("%d %x %u", its txnid "-" when it reads
+ * nothing: a spare), or once with "(no active readers)". Counts the slots
+ * that read: the lines that end in a txnid's digit. */
 static int count_reader(const char *msg, void *ctx)
 {
-    if (msg[0] != '(')
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        n--;
+    if (n > 0 && msg[n - 1] >= '0' && msg[n - 1] <= '9')
         (*(uint32_t *)ctx)++;
     return 0;
 }
@@ -251,7 +320,7 @@ static int lmdb_stats(struct mp_store *store, struct mp_store_stats *out)
     out->map_size = info.me_mapsize;
     out->map_size_max = s->map_size_max;
     out->map_used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
-    out->readers_used = lines > 0 ? lines - 1 : 0; /* less the header line */
+    out->readers_used = lines;
     out->readers_max = info.me_maxreaders;
     return MP_OK;
 }

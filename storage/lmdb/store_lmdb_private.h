@@ -18,9 +18,13 @@
 
 #define MP_LMDB_DEFAULT_MAP_SIZE (16ull << 20)
 
+/* Read transactions kept reset between reads (store_lmdb.c: spares). */
+#define MP_LMDB_SPARE_READS 8
+
 struct lmdb_store {
     struct mp_store base;
     MDB_env *env; /* NULL after a failed compaction swap: every call fails */
+    _Atomic(MDB_txn *) spare[MP_LMDB_SPARE_READS]; /* NULL: an empty slot */
     MDB_dbi dbi[MP_TABLE_COUNT];
     uint64_t map_size_max;
     pthread_mutex_t write_lock;
@@ -37,6 +41,10 @@ struct lmdb_store {
 extern const struct mp_store_backend mp_lmdb_backend;
 
 MDB_val mp_lmdb_val(const void *p, size_t n);
+
+/* Aborts the spare read transactions. The caller holds resize_lock
+ * exclusive: before the environment closes or its map changes. */
+void mp_lmdb_drop_spares(struct lmdb_store *s);
 
 /* ---- store_lmdb_rewrite.c ---- */
 

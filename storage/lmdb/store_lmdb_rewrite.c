@@ -211,6 +211,7 @@ int mp_lmdb_open_store(struct lmdb_store *s, const char *path, uint64_t size, bo
 void mp_lmdb_close(struct mp_store *store)
 {
     struct lmdb_store *s = (struct lmdb_store *)store;
+    mp_lmdb_drop_spares(s); /* no transaction is open: none takes them meanwhile */
     if (s->env != NULL)
         mdb_env_close(s->env);
     pthread_rwlock_destroy(&s->resize_lock);
@@ -537,6 +538,7 @@ static int swap_in(struct lmdb_store *s, const char *out_dir, bool reopen, char 
         return MP_EIO;
     }
     pthread_rwlock_wrlock(&s->resize_lock);
+    mp_lmdb_drop_spares(s);
     uint64_t size = mdb_env_info(s->env, &info) == 0 ? info.me_mapsize : MP_LMDB_DEFAULT_MAP_SIZE;
     mdb_env_close(s->env);
     s->env = NULL;

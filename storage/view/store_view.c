@@ -6,6 +6,7 @@
  * term the user's term filter rules out is not looked up at all; a common
  * term is read through its head (heads.h: read_head) or, without one,
  * through a sample of its newest postings (sample_newest). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,9 +57,9 @@ struct kind_view {
 struct ranked_cache {
     struct mp_mem_entity **e; /* the view's facts (facts below) */
     size_t n, cap;
-    unsigned char last[MP_STORE_KEY_MAX + 1]; /* the last key read, and room for its successor */
     size_t last_len;                          /* 0: nothing read yet */
     bool done;                                /* the walk reached the end */
+    unsigned char last[MP_STORE_KEY_MAX + 1]; /* the last key read, and room for its successor */
 };
 
 /* Users with at most this many facts and archived messages together are
@@ -73,12 +74,11 @@ struct ranked_cache {
  * tag, a MAC per fact. */
 #define VIEW_WHOLE_FACTS_MAX 256
 
+/* Its last members, from ranked.last on, are not zeroed at open (open_view). */
 struct mp_store_view {
     struct mp_store *s;
     struct mp_store_txn txn;
-    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
     size_t plen;
-    struct mp_codec_user meta;
     struct mp_usermem *head;
     char *head_texts;            /* head's texts (mp_codec_get_user_packed) */
     enum mp_user_mode user_mode; /* the user's own setting, read at open */
@@ -89,8 +89,7 @@ struct mp_store_view {
        which the view adds only the texts it writes (mp_view_facts_text) */
     struct mp_view_facts *facts;
     struct mp_view_cache_entry *cached;
-    bool whole_tried; /* whole_facts() ran */
-    struct ranked_cache ranked;
+    bool whole_tried;          /* whole_facts() ran */
     struct cached_term *cache; /* open addressing by mp_index_term_hash; len 0: a free slot */
     size_t ncache, cap;
     uint32_t max_postings; /* relevance's ceiling: a term's postings read up to one past it */
@@ -99,7 +98,21 @@ struct mp_store_view {
     uint64_t scored;       /* postings relevance scored (its work callback) */
     uint64_t read;         /* postings read from the store (read_postings) */
     unsigned capped;       /* its calls that met the ceiling */
+    struct ranked_cache ranked;
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    struct mp_codec_user meta;
 };
+
+/* A view of nothing yet: zeroed up to its key buffers and the user record
+ * (about 2 KB, written before they are read: the prefix and meta at open,
+ * ranked.last with its length). NULL when out of memory. */
+static struct mp_store_view *open_view(void)
+{
+    struct mp_store_view *v = malloc(sizeof(*v));
+    if (v != NULL)
+        memset(v, 0, offsetof(struct mp_store_view, ranked.last));
+    return v;
+}
 
 static int get_plain(struct mp_store_view *v, enum mp_store_table t, const unsigned char *k,
                      size_t klen, struct mp_store_plain *out)
@@ -120,7 +133,7 @@ int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len
     struct mp_store_plain pv;
     if (mp_store_check_user(user, user_len) != MP_OK)
         return MP_EINVAL;
-    struct mp_store_view *v = calloc(1, sizeof(*v));
+    struct mp_store_view *v = open_view();
     if (v == NULL)
         return MP_ENOMEM;
     v->s = store;
@@ -536,13 +549,20 @@ static struct cached_term *slot_of(struct cached_term *slots, size_t cap, enum m
     }
 }
 
-/* Doubles the table (rehashing every term). MP_OK or MP_ENOMEM. */
+/* Doubles the table (rehashing every term). MP_OK or MP_ENOMEM. A free
+ * slot is len 0 and p NULL (what close frees); the rest of it is written
+ * when a term takes it: the slots are not zeroed whole (64 of them are
+ * about 8 KB). */
 static int grow_cache(struct mp_store_view *v)
 {
     size_t cap = v->cap > 0 ? v->cap * 2 : CACHE_START;
-    struct cached_term *slots = calloc(cap, sizeof(*slots));
+    struct cached_term *slots = malloc(cap * sizeof(*slots));
     if (slots == NULL)
         return MP_ENOMEM;
+    for (size_t i = 0; i < cap; i++) {
+        slots[i].len = 0;
+        slots[i].p = NULL;
+    }
     for (size_t i = 0; i < v->cap; i++) {
         const struct cached_term *c = &v->cache[i];
         if (c->len > 0)

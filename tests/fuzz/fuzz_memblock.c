@@ -27,7 +27,7 @@ static char *render_summary(char *text, size_t len, size_t keep, size_t bytes)
     char *block = malloc(MP_MEMBLOCK_INTRO_LEN + bytes + 1);
     CHECK(block != NULL);
     CHECK(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes,
-                             &(struct mp_memblock_parts){NULL, 0, &sm, keep, NULL, 0}) ==
+                             &(struct mp_memblock_parts){NULL, 0, &sm, keep, NULL, 0, NULL}) ==
           MP_MEMBLOCK_INTRO_LEN + bytes);
     return block;
 }
@@ -75,7 +75,7 @@ static void check_value(char *text, size_t len, const char *s, size_t slen)
     CHECK(mp_memblock_fact_bytes(&e, true, true, bytes) == bytes);
     CHECK(mp_memblock_fact_bytes(&e, true, true, bytes - 1) == 0);
     CHECK(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes,
-                             &(struct mp_memblock_parts){facts, 1, NULL, 0, NULL, 0}) ==
+                             &(struct mp_memblock_parts){facts, 1, NULL, 0, NULL, 0, NULL}) ==
           MP_MEMBLOCK_INTRO_LEN + bytes);
     /* no date ("(no date) " before the key): the line ends with the value */
     check_capped(block, MP_MEMBLOCK_INTRO_LEN + bytes, skip, s, slen, MP_MEMBLOCK_FACT_VALUE_MAX);
@@ -94,7 +94,7 @@ static void check_past(char *text, size_t len, const char *s, size_t slen)
     CHECK(mp_memblock_past_bytes(&m, true, true, bytes) == bytes);
     CHECK(mp_memblock_past_bytes(&m, true, true, bytes - 1) == 0);
     CHECK(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes,
-                             &(struct mp_memblock_parts){NULL, 0, NULL, 0, past, 1}) ==
+                             &(struct mp_memblock_parts){NULL, 0, NULL, 0, past, 1, NULL}) ==
           MP_MEMBLOCK_INTRO_LEN + bytes);
     check_capped(block, MP_MEMBLOCK_INTRO_LEN + bytes, skip, s, slen, MP_MEMBLOCK_PAST_TEXT_MAX);
     free(block);

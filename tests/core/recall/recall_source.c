@@ -332,10 +332,19 @@ void fs_pets(void)
 char *fs_render(const struct mp_recall_plan *plan, const struct mp_mem_summary *sm)
 {
     struct mp_memblock_parts parts = {plan->facts,       plan->nfacts, sm,
-                                      plan->summary_len, plan->past,   plan->npast};
+                                      plan->summary_len, plan->past,   plan->npast,
+                                      plan->past_ahead};
     char *block = malloc(plan->block_len + 1);
     ck_assert_ptr_nonnull(block);
     ck_assert_uint_eq(mp_memblock_render(block, plan->block_len, &parts), plan->block_len);
     block[plan->block_len] = '\0';
+    if (plan->past_ahead != NULL) { /* the texts written ahead are what rendering writes */
+        char *anew = malloc(plan->block_len + 1);
+        ck_assert_ptr_nonnull(anew);
+        parts.past_ahead = NULL;
+        ck_assert_uint_eq(mp_memblock_render(anew, plan->block_len, &parts), plan->block_len);
+        ck_assert_mem_eq(anew, block, plan->block_len);
+        free(anew);
+    }
     return block;
 }

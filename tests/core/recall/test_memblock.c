@@ -44,9 +44,9 @@ static char *render_all(uint32_t *tokens)
     block = malloc(len + 1);
     ck_assert_ptr_nonnull(block);
     ck_assert_uint_eq(
-        mp_memblock_render(
-            block, len,
-            &(struct mp_memblock_parts){facts, fx_um.nentities, &fx_um.summary, keep, NULL, 0}),
+        mp_memblock_render(block, len,
+                           &(struct mp_memblock_parts){facts, fx_um.nentities, &fx_um.summary, keep,
+                                                       NULL, 0, NULL}),
         len);
     block[len] = '\0';
     if (tokens != NULL)
@@ -64,9 +64,10 @@ static char *sanitized(const char *text, size_t len, size_t *out_len)
     char *block = malloc(MP_MEMBLOCK_INTRO_LEN + bytes), *s;
     ck_assert_ptr_nonnull(block);
     ck_assert_uint_eq(keep, len);
-    ck_assert_uint_eq(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes,
-                                         &(struct mp_memblock_parts){NULL, 0, &sm, keep, NULL, 0}),
-                      MP_MEMBLOCK_INTRO_LEN + bytes);
+    ck_assert_uint_eq(
+        mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes,
+                           &(struct mp_memblock_parts){NULL, 0, &sm, keep, NULL, 0, NULL}),
+        MP_MEMBLOCK_INTRO_LEN + bytes);
     *out_len = MP_MEMBLOCK_INTRO_LEN + bytes - skip;
     s = fx_dup(block + skip, *out_len);
     free(block);
@@ -285,13 +286,13 @@ START_TEST(test_memblock_measures_equal_rendering)
               mp_memblock_fact_bytes(e, false, false, SIZE_MAX);
         ck_assert_uint_eq(
             mp_memblock_render(block, sizeof(block),
-                               &(struct mp_memblock_parts){facts, 2, NULL, 0, NULL, 0}),
+                               &(struct mp_memblock_parts){facts, 2, NULL, 0, NULL, 0, NULL}),
             len);
         bytes =
             mp_memblock_summary_bytes(fx_um.summary.text, fx_um.summary.text_len, SIZE_MAX, &keep);
-        ck_assert_uint_eq(mp_memblock_render(
-                              block, sizeof(block),
-                              &(struct mp_memblock_parts){facts, 2, &fx_um.summary, keep, NULL, 0}),
+        ck_assert_uint_eq(mp_memblock_render(block, sizeof(block),
+                                             &(struct mp_memblock_parts){facts, 2, &fx_um.summary,
+                                                                         keep, NULL, 0, NULL}),
                           len + bytes);
     }
 }
@@ -349,9 +350,10 @@ END_TEST
 START_TEST(test_memblock_intro_alone)
 {
     char block[sizeof(MP_MEMBLOCK_INTRO)];
-    ck_assert_uint_eq(mp_memblock_render(block, sizeof(block),
-                                         &(struct mp_memblock_parts){NULL, 0, NULL, 0, NULL, 0}),
-                      MP_MEMBLOCK_INTRO_LEN);
+    ck_assert_uint_eq(
+        mp_memblock_render(block, sizeof(block),
+                           &(struct mp_memblock_parts){NULL, 0, NULL, 0, NULL, 0, NULL}),
+        MP_MEMBLOCK_INTRO_LEN);
     ck_assert_int_eq(memcmp(block, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN), 0);
 }
 END_TEST
@@ -369,8 +371,8 @@ START_TEST(test_memblock_render_too_small_writes_nothing_past_cap)
         const struct mp_mem_entity *facts[] = {&fx_ents[0]};
         memset(buf, 'Z', sizeof(buf));
         ck_assert_uint_eq(
-            mp_memblock_render(buf, cap,
-                               &(struct mp_memblock_parts){facts, 1, &fx_um.summary, 21, NULL, 0}),
+            mp_memblock_render(
+                buf, cap, &(struct mp_memblock_parts){facts, 1, &fx_um.summary, 21, NULL, 0, NULL}),
             0);
         for (size_t i = cap; i < sizeof(buf); i++)
             ck_assert_int_eq(buf[i], 'Z');
@@ -599,7 +601,7 @@ START_TEST(test_memblock_summary_cut_is_the_cut_of_its_sanitized_text)
             ck_assert_int_eq(keep == len, c == slen);
             ck_assert_uint_eq(
                 mp_memblock_render(block, sizeof(block),
-                                   &(struct mp_memblock_parts){NULL, 0, &sm, keep, NULL, 0}),
+                                   &(struct mp_memblock_parts){NULL, 0, &sm, keep, NULL, 0, NULL}),
                 MP_MEMBLOCK_INTRO_LEN + bytes);
             ck_assert_int_eq(memcmp(block + MP_MEMBLOCK_INTRO_LEN + head, s, c), 0);
         }
@@ -847,8 +849,8 @@ static char *render_past(const struct mp_mem_message *msgs, size_t n)
     block = malloc(len + 1);
     ck_assert_ptr_nonnull(block);
     ck_assert_uint_eq(
-        mp_memblock_render(block, len,
-                           &(struct mp_memblock_parts){NULL, 0, &fx_um.summary, keep, past, n}),
+        mp_memblock_render(
+            block, len, &(struct mp_memblock_parts){NULL, 0, &fx_um.summary, keep, past, n, NULL}),
         len);
     block[len] = '\0';
     fx_assert_block_shape(block, 3);
@@ -925,6 +927,53 @@ START_TEST(test_memblock_past_bytes_first_and_after)
 }
 END_TEST
 
+/* A past message's text written ahead measures and renders as the message
+ * itself: random texts of every length up to past the cap, of plain
+ * bytes, specials, ill-formed UTF-8, Cyrillic and Devanagari letters,
+ * under every framing and at every room around the fit. */
+START_TEST(test_memblock_past_text_written_ahead_is_what_the_block_writes)
+{
+    static const char *const pieces[] = {"word ", "[",        "]",        "<",
+                                         ">",     "|",        "\x01",     "\n",
+                                         "\xff",  "\xe2\x80", "\xd0\x96", "\xe0\xa4\x95",
+                                         "  ",    "\xc2\x85"};
+    char text[1600], ahead[MP_MEMBLOCK_PAST_TEXT_MAX], a[2048], b[2048];
+    unsigned seed = 73;
+    for (int round = 0; round < 3000; round++) {
+        size_t n = 0, want = (size_t)(rand_r(&seed) % 1400);
+        while (n < want) {
+            const char *p = pieces[rand_r(&seed) % (sizeof(pieces) / sizeof(pieces[0]))];
+            size_t k = strlen(p);
+            memcpy(text + n, p, k);
+            n += k;
+        }
+        struct mp_mem_message m =
+            past_msg(round % 2 ? MP_ROLE_USER : MP_ROLE_ASSISTANT, "", round % 3 ? MAY8 : 0);
+        m.content = text;
+        m.content_len = n;
+        uint64_t saved = 0, want_saved = 0;
+        size_t len = mp_memblock_past_text(&m, ahead, &saved);
+        ck_assert_uint_le(len, MP_MEMBLOCK_PAST_TEXT_MAX);
+        bool first = round % 4 == 0, day = round % 5 != 0;
+        size_t whole = mp_memblock_past_measure(&m, first, day, SIZE_MAX, &want_saved);
+        ck_assert_uint_eq(mp_memblock_past_bytes_ahead(&m, first, day, len, SIZE_MAX), whole);
+        ck_assert_uint_eq(saved, want_saved);
+        for (size_t room = whole - 2; room <= whole; room++)
+            ck_assert_uint_eq(mp_memblock_past_bytes_ahead(&m, first, day, len, room),
+                              mp_memblock_past_bytes(&m, first, day, room));
+        const struct mp_mem_message *past[1] = {&m};
+        struct mp_memblock_ahead w = {ahead, len};
+        size_t na = mp_memblock_render(a, sizeof(a),
+                                       &(struct mp_memblock_parts){NULL, 0, NULL, 0, past, 1, &w});
+        size_t nb = mp_memblock_render(
+            b, sizeof(b), &(struct mp_memblock_parts){NULL, 0, NULL, 0, past, 1, NULL});
+        ck_assert_uint_eq(na, nb);
+        ck_assert_uint_gt(na, 0);
+        ck_assert_mem_eq(a, b, na);
+    }
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("memblock");
@@ -968,6 +1017,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(k, test_memblock_value_cut_is_the_cut_of_its_sanitized_text);
     tcase_add_test(k, test_memblock_fact_text_written_ahead_is_what_the_block_writes);
     tcase_add_test(k, test_memblock_fact_text_written_ahead_is_copied);
+    tcase_add_test(k, test_memblock_past_text_written_ahead_is_what_the_block_writes);
     tcase_add_test(k, test_memblock_fact_written_ahead_measures_as_its_fields);
     tcase_add_test(k, test_memblock_sanitizes_a_special_at_any_place_of_any_length);
     tcase_add_test(k, test_memblock_estimate_text_within_a_quarter_of_o200k);

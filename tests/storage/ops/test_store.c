@@ -1102,6 +1102,40 @@ START_TEST(test_store_stats_report_map_and_readers)
 }
 END_TEST
 
+/* LMDB ends a read reset, kept as a spare that the next read renews: the
+ * renewed read sees what was written since, and a spare is not a reader
+ * in the stats (an open view is). */
+START_TEST(test_store_lmdb_spare_read_sees_later_writes)
+{
+    struct mp_store *store = fx_open_backend(LMDB);
+    struct mp_store_stats st;
+    ck_assert_int_eq(fx_turn(store, U("ada"), 1, "q1", "a1", 1, 1), MP_OK);
+    struct mp_usermem *um = fx_get(store, U("ada"));
+    ck_assert_uint_eq(um->nmessages, 2);
+    mp_usermem_free(um);
+    ck_assert_int_eq(fx_turn(store, U("ada"), 2, "q2", "a2", 2, 2), MP_OK);
+    um = fx_get(store, U("ada"));
+    ck_assert_uint_eq(um->nmessages, 4);
+    ck_assert_str_eq(um->messages[3].content, "a2");
+    mp_usermem_free(um);
+    ck_assert_int_eq(mp_store_stats(store, &st), MP_OK);
+    ck_assert_uint_eq(st.readers_used, 0);
+    struct mp_store_view *v = NULL;
+    ck_assert_int_eq(mp_store_view_open(store, U("ada"), &v), MP_OK);
+    ck_assert_int_eq(mp_store_stats(store, &st), MP_OK);
+    ck_assert_uint_eq(st.readers_used, 1);
+    ck_assert_int_eq(fx_turn(store, U("ada"), 3, "q3", "a3", 3, 3), MP_OK);
+    ck_assert_uint_eq(mp_store_view_head(v)->nmessages, 4); /* its snapshot */
+    mp_store_view_close(v);
+    um = fx_get(store, U("ada"));
+    ck_assert_uint_eq(um->nmessages, 6);
+    mp_usermem_free(um);
+    ck_assert_int_eq(mp_store_stats(store, &st), MP_OK);
+    ck_assert_uint_eq(st.readers_used, 0);
+    fx_close_backend(store, LMDB);
+}
+END_TEST
+
 /* ---- concurrency ---- */
 
 struct reader_arg {
@@ -1531,6 +1565,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_store_rejects_invalid_ops, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_get_result_outlives_store, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_stats_report_map_and_readers, 0, FX_BACKENDS);
+    tcase_add_test(tc, test_store_lmdb_spare_read_sees_later_writes);
     tcase_add_loop_test(tc, test_store_reads_on_many_threads_while_map_grows, 0, FX_BACKENDS);
     tcase_add_test(tc, test_store_lmdb_unopenable_path_is_eio);
     tcase_add_test(tc, test_store_lmdb_each_sync_mode_persists);
