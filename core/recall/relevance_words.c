@@ -362,9 +362,10 @@ static int restem(struct walk *wk, const char *word, size_t wlen, size_t g)
     wk->from = word;
     wk->flen = wlen;
     wk->group = (uint8_t)g;
-    for (int lang = 1; lang < MP_LANG_COUNT; lang++) {
-        if ((wk->restem & MP_XLATE_BIT(lang)) == 0)
-            continue;
+    for (uint64_t left = wk->restem & ~(uint64_t)1; left != 0; left &= left - 1) {
+        int lang = __builtin_ctzll(left); /* each language of restem, in order */
+        if (lang >= MP_LANG_COUNT)
+            break;
         const char *term = NULL;
         size_t n = 0;
         int rc = mp_terms_restem(wk->terms, word, wlen, wk->lang, lang, &term, &n);

@@ -400,19 +400,11 @@ static bool same_bytes(const char *a, const char *b, size_t len)
 #endif
 }
 
-/* The term of word w (no digit) in lang, through the table of words met,
- * whose set for w is set: *term and *n as stem_word's, *slot the slot that
- * holds w after the call (met before, or just stemmed). */
-static int stem_in(struct mp_terms *t, int lang, const struct word *w, struct stem_slot *set,
-                   const char **term, size_t *n, struct stem_slot **slot)
+/* stem_in of a word the table does not hold: stemmed, and put in the
+ * first slot of its set. */
+static int stem_new(struct mp_terms *t, int lang, const struct word *w, struct stem_slot *set,
+                    const char **term, size_t *n, struct stem_slot **slot)
 {
-    for (struct stem_slot *sl = set; sl < set + STEM_WAYS; sl++)
-        if (sl->wlen == w->len && sl->lang == lang && same_bytes(sl->word, w->buf, w->len)) {
-            *term = sl->tlen > 0 ? sl->term : NULL;
-            *n = sl->tlen;
-            *slot = sl;
-            return MP_OK;
-        }
     int rc = stem_fresh(t, lang, w, term, n);
     if (rc != MP_OK)
         return rc;
@@ -436,6 +428,19 @@ static int stem_in(struct mp_terms *t, int lang, const struct word *w, struct st
     *term = *n > 0 ? sl->term : NULL;
     *slot = sl;
     return MP_OK;
+}
+
+static int stem_in(struct mp_terms *t, int lang, const struct word *w, struct stem_slot *set,
+                   const char **term, size_t *n, struct stem_slot **slot)
+{
+    for (struct stem_slot *sl = set; sl < set + STEM_WAYS; sl++)
+        if (sl->wlen == w->len && sl->lang == lang && same_bytes(sl->word, w->buf, w->len)) {
+            *term = sl->tlen > 0 ? sl->term : NULL;
+            *n = sl->tlen;
+            *slot = sl;
+            return MP_OK;
+        }
+    return stem_new(t, lang, w, set, term, n, slot);
 }
 
 /* The term of a word with a digit: itself unless it is a stop word (none
