@@ -116,7 +116,13 @@ static bool same_word(const char *word, size_t len, const char *w)
 long mp_terms_find_hashed(const void *words, size_t size, const uint16_t *slots, size_t nslots,
                           const char *word, size_t len)
 {
-    uint32_t h = mp_fnv1a32(MP_FNV1A32_BASIS, word, len);
+    return mp_terms_find_hash(words, size, slots, nslots, mp_fnv1a32(MP_FNV1A32_BASIS, word, len),
+                              word, len);
+}
+
+long mp_terms_find_hash(const void *words, size_t size, const uint16_t *slots, size_t nslots,
+                        uint32_t h, const char *word, size_t len)
+{
     for (size_t s = h & (nslots - 1);; s = (s + 1) & (nslots - 1)) {
         size_t row = slots[s];
         if (row == 0)

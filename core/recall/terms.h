@@ -134,6 +134,10 @@ int mp_terms_restem(struct mp_terms *t, const char *word, size_t wlen, int from,
  * gen_lexicon.py) write the tables. */
 long mp_terms_find_hashed(const void *words, size_t size, const uint16_t *slots, size_t nslots,
                           const char *word, size_t len);
+/* mp_terms_find_hashed of a word whose hash h is known already
+ * (mp_fnv1a32(MP_FNV1A32_BASIS, word, len), made as the word was read). */
+long mp_terms_find_hash(const void *words, size_t size, const uint16_t *slots, size_t nslots,
+                        uint32_t h, const char *word, size_t len);
 
 /* True when the folded word[0..len) is an English stop word. */
 bool mp_terms_is_stop(const char *word, size_t len);
