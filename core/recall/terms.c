@@ -406,6 +406,16 @@ static bool same_bytes(const char *a, const char *b, size_t len)
 #endif
 }
 
+/* The slot of set that holds w in lang, NULL when none does: what most
+ * words of a text come to (inline: a call would cost as much). */
+static inline struct stem_slot *stem_find(struct stem_slot *set, int lang, const struct word *w)
+{
+    for (struct stem_slot *sl = set; sl < set + STEM_WAYS; sl++)
+        if (sl->wlen == w->len && sl->lang == lang && same_bytes(sl->word, w->buf, w->len))
+            return sl;
+    return NULL;
+}
+
 /* stem_in of a word the table does not hold: stemmed, and put in the
  * first slot of its set. */
 static int stem_new(struct mp_terms *t, int lang, const struct word *w, struct stem_slot *set,
@@ -439,14 +449,13 @@ static int stem_new(struct mp_terms *t, int lang, const struct word *w, struct s
 static int stem_in(struct mp_terms *t, int lang, const struct word *w, struct stem_slot *set,
                    const char **term, size_t *n, struct stem_slot **slot)
 {
-    for (struct stem_slot *sl = set; sl < set + STEM_WAYS; sl++)
-        if (sl->wlen == w->len && sl->lang == lang && same_bytes(sl->word, w->buf, w->len)) {
-            *term = sl->tlen > 0 ? sl->term : NULL;
-            *n = sl->tlen;
-            *slot = sl;
-            return MP_OK;
-        }
-    return stem_new(t, lang, w, set, term, n, slot);
+    struct stem_slot *sl = stem_find(set, lang, w);
+    if (sl == NULL)
+        return stem_new(t, lang, w, set, term, n, slot);
+    *term = sl->tlen > 0 ? sl->term : NULL;
+    *n = sl->tlen;
+    *slot = sl;
+    return MP_OK;
 }
 
 /* The term of a word with a digit: itself unless it is a stop word (none
@@ -926,10 +935,15 @@ static int walk_ascii(struct walk *wk, int alang, const struct word *w, uint32_t
     if (w->digit) {
         digit_term(alang, w, &term, &n);
     } else {
-        struct stem_slot *sl = NULL;
-        int rc = stem_in(wk->t, alang, w, set_at(wk->t, h), &term, &n, &sl);
-        if (rc != MP_OK)
-            return rc;
+        struct stem_slot *set = set_at(wk->t, h), *sl = stem_find(set, alang, w);
+        if (sl == NULL) {
+            int rc = stem_new(wk->t, alang, w, set, &term, &n, &sl);
+            if (rc != MP_OK)
+                return rc;
+        } else {
+            term = sl->tlen > 0 ? sl->term : NULL;
+            n = sl->tlen;
+        }
         if (stamp != 0 && sl->walk == stamp) {
             wk->pos++; /* handed already: a repeat changes nothing for fn */
             return MP_OK;
