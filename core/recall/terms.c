@@ -891,26 +891,26 @@ static const unsigned char word_byte[256] = {
  * Returns where the run ends. */
 static size_t scan_fast(const char *s, size_t n, size_t i, struct word *w, uint32_t *h)
 {
-    size_t end = n - i > MP_TERMS_MAX ? i + MP_TERMS_MAX : n;
-    size_t len = 0;
+    const unsigned char *p = (const unsigned char *)s + i;
+    size_t lim = n - i > MP_TERMS_MAX ? MP_TERMS_MAX : n - i, k = 0;
     uint32_t hh = *h;
     unsigned char low = 0xFF; /* the least byte: a digit is below 'a' */
-    for (; i < end; i++) {
-        unsigned char c = word_byte[(unsigned char)s[i]];
+    for (; k < lim; k++) {
+        unsigned char c = word_byte[p[k]];
         if (c == 0)
             break;
-        w->buf[len++] = (char)c;
+        w->buf[k] = (char)c;
         hh = mp_fnv1a32(hh, &c, 1);
         low = c < low ? c : low;
     }
-    for (; i < n && word_byte[(unsigned char)s[i]] != 0; i++) /* past MP_TERMS_MAX: cut */
-        low = word_byte[(unsigned char)s[i]] < low ? word_byte[(unsigned char)s[i]] : low;
-    w->len = len;
+    w->len = k;
+    for (; k < n - i && word_byte[p[k]] != 0; k++) /* past MP_TERMS_MAX: cut */
+        low = word_byte[p[k]] < low ? word_byte[p[k]] : low;
     w->digit = low <= '9';
     w->ascii = true;
     w->apos = false;
     *h = hh;
-    return i;
+    return i + k;
 }
 
 /* Whether an ASCII run of letters and digits that ends before s[i] (i < n)
