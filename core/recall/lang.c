@@ -10,6 +10,7 @@
 #include <unicode/uchar.h>
 #include <unicode/uscript.h>
 
+#include "fnv1a.h"
 #include "recall/lang_stop.h"
 #include "recall/terms.h"
 #include "json/utf8.h"
@@ -75,11 +76,18 @@ const char *mp_lang_stemmer(int lang)
     return lang >= 0 && lang < MP_LANG_COUNT ? langs[lang].stemmer : NULL;
 }
 
+/* mp_lang_stop_langs of a word whose FNV-1a hash is h (made as it was
+ * read). */
+static uint32_t stop_langs_hashed(uint32_t h, const char *word, size_t len)
+{
+    long i = mp_terms_find_hash(mp_lang_stops, sizeof(mp_lang_stops[0]), mp_lang_stop_slots,
+                                MP_LANG_STOP_SLOTS, h, word, len);
+    return i >= 0 ? mp_lang_stops[i].langs : 0;
+}
+
 uint32_t mp_lang_stop_langs(const char *word, size_t len)
 {
-    long i = mp_terms_find_hashed(mp_lang_stops, sizeof(mp_lang_stops[0]), mp_lang_stop_slots,
-                                  MP_LANG_STOP_SLOTS, word, len);
-    return i >= 0 ? mp_lang_stops[i].langs : 0;
+    return stop_langs_hashed(mp_fnv1a32(MP_FNV1A32_BASIS, word, len), word, len);
 }
 
 bool mp_lang_is_stop(int lang, const char *word, size_t len)
@@ -136,7 +144,15 @@ struct tally {
     unsigned letters[MP_LANG_COUNT]; /* letters of the hints each language writes */
     char word[MP_TERMS_MAX];
     size_t wlen;
+    uint32_t h; /* FNV-1a of word[0..wlen), made as it grows: its stop list lookup */
 };
+
+/* The word gathered so far is dropped (it has been counted, or is none). */
+static void word_clear(struct tally *t)
+{
+    t->wlen = 0;
+    t->h = MP_FNV1A32_BASIS;
+}
 
 static void count_script(struct tally *t, UChar32 cp)
 {
@@ -183,19 +199,19 @@ static void count_script(struct tally *t, UChar32 cp)
 static void end_word(struct tally *t)
 {
     if (t->wlen == 0 || t->words >= DETECT_WORDS) {
-        t->wlen = 0;
+        word_clear(t);
         return;
     }
     t->words++;
     /* one lookup: the table holds English's words too, with its bit */
-    uint32_t bits = mp_lang_stop_langs(t->word, t->wlen);
+    uint32_t bits = stop_langs_hashed(t->h, t->word, t->wlen);
     unsigned add = (bits & (bits - 1)) == 0 ? UNIT + UNIT / 2 : UNIT; /* one language: more */
     /* a word of one letter counts only in a text with accented letters:
      * x, n, k are a formula's, "a" is English too */
     unsigned *hits = t->wlen == 1 ? t->hits1 : t->hits;
     for (uint32_t b = bits; b != 0; b &= b - 1) /* each language that lists it */
         hits[__builtin_ctz(b)] += add;
-    t->wlen = 0;
+    word_clear(t);
     /* the bulk of what memproxy reads: after 8 words of ASCII letters alone
      * with 3 English stop words and no other language near, it stays
      * English */
@@ -285,6 +301,7 @@ static void add_letter(struct tally *t, UChar32 cp)
     if (t->wlen + k <= sizeof(t->word)) {
         memcpy(t->word + t->wlen, enc, k);
         t->wlen += k;
+        t->h = mp_fnv1a32(t->h, enc, k);
     }
 }
 
@@ -397,14 +414,18 @@ int mp_lang_detect_prior(const char *text, size_t len, int prior)
 static size_t add_ascii_letters(struct tally *t, const char *text, size_t n, size_t i)
 {
     size_t start = i, wlen = t->wlen;
+    uint32_t h = t->h;
     for (; i < n; i++) {
         unsigned char l = (unsigned char)text[i] | 0x20;
         if (l < 'a' || l > 'z')
             break;
-        if (wlen < sizeof(t->word))
+        if (wlen < sizeof(t->word)) {
             t->word[wlen++] = (char)l;
+            h = mp_fnv1a32(h, &l, 1);
+        }
     }
     t->wlen = wlen;
+    t->h = h;
     t->latin += (unsigned)(i - start);
     t->ascii += (unsigned)(i - start);
     return i;
@@ -414,6 +435,7 @@ static void tally_text(struct tally *t0, const char *text, size_t len)
 {
     struct tally t;
     memset(&t, 0, sizeof(t));
+    word_clear(&t);
     size_t n = len < DETECT_BYTES ? len : DETECT_BYTES;
     size_t i = 0;
     while (i < n && t.words < DETECT_WORDS && !t.english) {
@@ -441,11 +463,12 @@ static void tally_text(struct tally *t0, const char *text, size_t len)
              * word of one or two letters before it is a word of its own;
              * English keeps it ("don't" is a stop word). Before a capital
              * it is a name's ("O'Brien", "D'Angelo"): no word at all */
-            if (t.wlen > 2 && t.wlen < sizeof(t.word))
+            if (t.wlen > 2 && t.wlen < sizeof(t.word)) {
                 t.word[t.wlen++] = '\'';
-            else if (i < n && text[i] >= 'A' && text[i] <= 'Z')
-                t.wlen = 0;
-            else
+                t.h = mp_fnv1a32(t.h, "'", 1);
+            } else if (i < n && text[i] >= 'A' && text[i] <= 'Z') {
+                word_clear(&t);
+            } else
                 end_word(&t);
             continue;
         }

@@ -48,18 +48,22 @@ struct name_slot {
     const char *name; /* NULL: free */
 };
 
+#define NAMES_FIRST 32 /* the first table's slots: in the set itself, no allocation */
 struct names {
     struct name_slot *slot;
     size_t cap; /* a power of two, at least twice n */
     size_t n;   /* the plan's items [0..n) are in the set */
+    struct name_slot first[NAMES_FIRST];
 };
 
 /* The facts taken so far: a hash set of the source's pointers (one per
  * fact, recall.h), filled as the plan grows. */
+#define TAKEN_FIRST 64 /* the first table's slots: in the set itself */
 struct taken {
     const struct mp_mem_entity **slot; /* NULL: free */
     size_t cap;                        /* a power of two, at least twice n */
     size_t n;                          /* the plan's facts [0..n) are in the set */
+    const struct mp_mem_entity *first[TAKEN_FIRST];
 };
 
 /* The question's words of the facts read so far (fact_words), by the
@@ -227,14 +231,15 @@ static int names_add(struct names *set, const char *name)
     if (name[0] == '\0')
         return MP_OK;
     if (2 * (set->n + 1) > set->cap) {
-        size_t cap = set->cap > 0 ? 2 * set->cap : 32;
-        struct name_slot *slot = calloc(cap, sizeof(*slot));
+        size_t cap = set->cap > 0 ? 2 * set->cap : NAMES_FIRST;
+        struct name_slot *slot = cap == NAMES_FIRST ? set->first : calloc(cap, sizeof(*slot));
         if (slot == NULL)
             return MP_ENOMEM;
         for (size_t i = 0; i < set->cap; i++)
             if (set->slot[i].name != NULL)
                 *name_slot(slot, cap, set->slot[i].h, set->slot[i].name) = set->slot[i];
-        free(set->slot);
+        if (set->slot != set->first)
+            free(set->slot);
         set->slot = slot;
         set->cap = cap;
     }
@@ -277,16 +282,18 @@ static size_t taken_slot(const struct mp_mem_entity **slot, size_t cap,
 static int taken_update(struct taken *set, const struct mp_recall_plan *pl)
 {
     if (2 * pl->nfacts > set->cap) {
-        size_t cap = set->cap > 0 ? set->cap : 64;
+        size_t cap = set->cap > 0 ? set->cap : TAKEN_FIRST;
         while (2 * pl->nfacts > cap)
             cap *= 2;
-        const struct mp_mem_entity **slot = calloc(cap, sizeof(*slot));
+        const struct mp_mem_entity **slot =
+            cap == TAKEN_FIRST ? set->first : calloc(cap, sizeof(*slot));
         if (slot == NULL)
             return MP_ENOMEM;
         for (size_t i = 0; i < set->cap; i++)
             if (set->slot[i] != NULL)
                 slot[taken_slot(slot, cap, set->slot[i])] = set->slot[i];
-        free(set->slot);
+        if (set->slot != set->first)
+            free(set->slot);
         set->slot = slot;
         set->cap = cap;
     }
@@ -700,9 +707,12 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
         rc = round_two(&r);
     matched_cleanup(&r.facts);
     matched_cleanup(&r.turns);
-    free(r.facts_taken.slot);
-    free(r.fact_turns.slot);
-    free(r.past_turns.slot);
+    if (r.facts_taken.slot != r.facts_taken.first)
+        free(r.facts_taken.slot);
+    if (r.fact_turns.slot != r.fact_turns.first)
+        free(r.fact_turns.slot);
+    if (r.past_turns.slot != r.past_turns.first)
+        free(r.past_turns.slot);
     free(r.memo);
     if (rc == MP_OK)
         return mp_recall_fill_finish(&r.f, plan);

@@ -112,21 +112,27 @@ bool mp_relevance_surface_word(const char *word, size_t wlen, char *out, size_t 
     return true;
 }
 
-/* \w of the reference's regular expressions, with any non-ASCII byte a
- * letter: of ASCII, 0-9, A-Z, _ and a-z (asked of every byte of a
- * question, so a look-up, '1' for a word byte). */
-static const char re_word_ascii[] = "0000000000000000"
-                                    "0000000000000000"
-                                    "0000000000000000"
-                                    "1111111111000000" /* 0-9 */
-                                    "0111111111111111"
-                                    "1111111111100001" /* A-Z, _ */
-                                    "0111111111111111"
-                                    "1111111111100000"; /* a-z */
+/* The bytes of a question's raw text by what they may start or make: \w
+ * of the reference's regular expressions, with any non-ASCII byte a
+ * letter (of ASCII: 0-9, A-Z, _ and a-z); a capital, which may start a
+ * month name; '1' and '2', which may start a year; h, w and s in either
+ * case, which may start a temporal phrase. A look-up per byte. */
+enum { RAW_WORD = 1, RAW_MONTH = 2, RAW_YEAR = 4, RAW_TEMPORAL = 8 };
+static const unsigned char raw_class[256] = {
+    0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0,
+    0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0, 0, 1, 5, 5, 1, 1, 1, 1,  1, 1, 1,
+    0,  0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 3, 3, 11, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 11, 3, 3, 3,
+    11, 3, 3, 3, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 1,  1, 1, 9, 1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 9,
+    1,  1, 1, 9, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1,
+    1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1,
+    1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1,
+    1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1,
+    1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
 
 static bool re_word(unsigned char c)
 {
-    return c >= 0x80 || re_word_ascii[c] == '1';
+    return (raw_class[c] & RAW_WORD) != 0;
 }
 
 static bool ieq(const char *s, const char *lit, size_t n)
@@ -218,19 +224,24 @@ static void parse_raw(struct mp_relevance_question *qn, const char *q, size_t ql
     bool first = true;
     qn->temporal = false;
     for (size_t i = 0; i < qlen && (qn->ndates < MP_RELEVANCE_MAX_GROUPS || !qn->temporal);) {
-        if (!re_word((unsigned char)q[i])) {
+        unsigned char k = raw_class[(unsigned char)q[i]];
+        if ((k & RAW_WORD) == 0) {
             i++;
             continue;
         }
-        size_t j = i;
+        size_t j = i + 1;
         while (j < qlen && re_word((unsigned char)q[j]))
             j++;
-        if (!qn->temporal)
+        /* "when" and the phrases start with h, w or s; a date term with a
+         * capital, 1 or 2: most words are none of these */
+        if (!qn->temporal && (k & RAW_TEMPORAL))
             qn->temporal =
                 (first && j - i == 4 && ieq(q + i, "when", 4)) || temporal_at(q, qlen, i, j - i);
         first = false;
         char t[MP_RELEVANCE_DATE_MAX];
-        size_t n = qn->ndates < MP_RELEVANCE_MAX_GROUPS ? date_term(q, i, j, t) : 0;
+        size_t n = qn->ndates < MP_RELEVANCE_MAX_GROUPS && (k & (RAW_MONTH | RAW_YEAR))
+                       ? date_term(q, i, j, t)
+                       : 0;
         if (n > 0)
             add_date(qn, t, n);
         i = j;
@@ -351,9 +362,10 @@ static int restem(struct walk *wk, const char *word, size_t wlen, size_t g)
     wk->from = word;
     wk->flen = wlen;
     wk->group = (uint8_t)g;
-    for (int lang = 1; lang < MP_LANG_COUNT; lang++) {
-        if ((wk->restem & MP_XLATE_BIT(lang)) == 0)
-            continue;
+    for (uint64_t left = wk->restem & ~(uint64_t)1; left != 0; left &= left - 1) {
+        int lang = __builtin_ctzll(left); /* each language of restem, in order */
+        if (lang >= MP_LANG_COUNT)
+            break;
         const char *term = NULL;
         size_t n = 0;
         int rc = mp_terms_restem(wk->terms, word, wlen, wk->lang, lang, &term, &n);
@@ -436,7 +448,9 @@ static int walk_text(struct mp_terms *terms, const char *text, size_t len, int l
         wk.xlate = x;
         wk.to = to;
     }
-    return mp_terms_each_word_lang(terms, text, len, lang, on_word, &wk);
+    /* a repeated word changes nothing here (on_word: its stem is seen, or
+     * frames the question again): each is read once */
+    return mp_terms_each_new_word_lang(terms, text, len, lang, on_word, &wk);
 }
 
 int mp_relevance_question_parse(struct mp_terms *terms, const char *q, size_t qlen,

@@ -31,13 +31,14 @@
  * than a hash. Two ways, not one: two words of one question that share a
  * set would otherwise put each other out on every request (about one
  * question in three of 28 words has such a pair). */
-#define STEM_SLOTS 1024 /* a power of two; about 140 KiB per tokenizer */
+#define STEM_SLOTS 1024 /* a power of two; about 144 KiB per tokenizer */
 #define STEM_WAYS  2    /* slots of a set: the newest word first */
 
 struct stem_slot {
-    uint8_t wlen; /* 0: empty */
-    uint8_t tlen; /* 0: no term */
-    uint8_t lang; /* enum mp_lang of the stemmer and stop list */
+    uint64_t walk; /* the walk of mp_terms_each_new_word_lang that last handed it (0: none) */
+    uint8_t wlen;  /* 0: empty */
+    uint8_t tlen;  /* 0: no term */
+    uint8_t lang;  /* enum mp_lang of the stemmer and stop list */
     char word[MP_TERMS_MAX];
     char term[MP_TERMS_MAX];
 };
@@ -56,6 +57,7 @@ struct mp_terms {
     UChar raw[RUN_UNITS];
     UChar norm[RUN_UNITS * 2];
     const struct mp_xlate *xlate; /* borrowed: the deployment's tables (NULL: none) */
+    uint64_t walks;               /* walks of mp_terms_each_new_word_lang so far */
 };
 
 int mp_terms_new(struct mp_terms **out)
@@ -114,7 +116,13 @@ static bool same_word(const char *word, size_t len, const char *w)
 long mp_terms_find_hashed(const void *words, size_t size, const uint16_t *slots, size_t nslots,
                           const char *word, size_t len)
 {
-    uint32_t h = mp_fnv1a32(MP_FNV1A32_BASIS, word, len);
+    return mp_terms_find_hash(words, size, slots, nslots, mp_fnv1a32(MP_FNV1A32_BASIS, word, len),
+                              word, len);
+}
+
+long mp_terms_find_hash(const void *words, size_t size, const uint16_t *slots, size_t nslots,
+                        uint32_t h, const char *word, size_t len)
+{
     for (size_t s = h & (nslots - 1);; s = (s + 1) & (nslots - 1)) {
         size_t row = slots[s];
         if (row == 0)
@@ -360,38 +368,59 @@ static int stem_fresh(struct mp_terms *t, int lang, const struct word *w, const 
     return MP_OK;
 }
 
-/* The set of word[0..len) (its STEM_WAYS slots): FNV-1a. */
-static struct stem_slot *set_of(struct mp_terms *t, int lang, const char *word, size_t len)
+/* The FNV-1a basis of the set of a word of lang: the languages' tables
+ * apart, English's as a plain FNV-1a. */
+static uint32_t set_basis(int lang)
 {
-    uint32_t h =
-        mp_fnv1a32(MP_FNV1A32_BASIS ^ (uint32_t)(lang == MP_LANG_EN ? 0 : lang), word, len);
+    return MP_FNV1A32_BASIS ^ (uint32_t)(lang == MP_LANG_EN ? 0 : lang);
+}
+
+/* The set (its STEM_WAYS slots) of a word whose hash from set_basis is h. */
+static struct stem_slot *set_at(struct mp_terms *t, uint32_t h)
+{
     return &t->slots[(h & (STEM_SLOTS / STEM_WAYS - 1)) * STEM_WAYS];
 }
 
-/* The term of word w into *term and *n: NULL when it is dropped as a stop
- * word. A word with a digit is its own term unless it is a stop word (none
- * is); the others go through the table of words met. */
-static int stem_word(struct mp_terms *t, int lang, const struct word *w, const char **term,
-                     size_t *n)
+/* Whether a[0..len) and b[0..len) are the same bytes, len <= MP_TERMS_MAX,
+ * both buffers at least MP_TERMS_MAX bytes long (read 8 at a time: a
+ * short word is one or two loads, no call). */
+static bool same_bytes(const char *a, const char *b, size_t len)
 {
-    *term = NULL;
-    *n = 0;
-    if (w->len == 0 || w->len > MP_TERMS_MAX)
-        return MP_OK;
-    if (w->digit) {
-        if (!mp_lang_is_stop(lang, w->buf, w->len)) {
-            *term = w->buf;
-            *n = w->len;
-        }
-        return MP_OK;
+    size_t k = 0;
+    for (; k + 8 <= len; k += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + k, 8);
+        memcpy(&y, b + k, 8);
+        if (x != y)
+            return false;
     }
-    struct stem_slot *set = set_of(t, lang, w->buf, w->len);
+    if (k == len)
+        return true;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t x, y; /* k + 8 <= MP_TERMS_MAX: the bytes past len are shifted out */
+    memcpy(&x, a + k, 8);
+    memcpy(&y, b + k, 8);
+    return ((x ^ y) << (8 * (8 - (len - k)))) == 0;
+#else
+    return memcmp(a + k, b + k, len - k) == 0;
+#endif
+}
+
+/* The slot of set that holds w in lang, NULL when none does: what most
+ * words of a text come to (inline: a call would cost as much). */
+static inline struct stem_slot *stem_find(struct stem_slot *set, int lang, const struct word *w)
+{
     for (struct stem_slot *sl = set; sl < set + STEM_WAYS; sl++)
-        if (sl->wlen == w->len && sl->lang == lang && memcmp(sl->word, w->buf, w->len) == 0) {
-            *term = sl->tlen > 0 ? sl->term : NULL;
-            *n = sl->tlen;
-            return MP_OK;
-        }
+        if (sl->wlen == w->len && sl->lang == lang && same_bytes(sl->word, w->buf, w->len))
+            return sl;
+    return NULL;
+}
+
+/* stem_in of a word the table does not hold: stemmed, and put in the
+ * first slot of its set. */
+static int stem_new(struct mp_terms *t, int lang, const struct word *w, struct stem_slot *set,
+                    const char **term, size_t *n, struct stem_slot **slot)
+{
     int rc = stem_fresh(t, lang, w, term, n);
     if (rc != MP_OK)
         return rc;
@@ -408,11 +437,54 @@ static int stem_word(struct mp_terms *t, int lang, const struct word *w, const c
     memcpy(sl->word, w->buf, w->len);
     sl->wlen = (uint8_t)w->len;
     sl->lang = (uint8_t)lang;
+    sl->walk = 0;
     if (*term != NULL && *term != sl->term)
         memcpy(sl->term, *term, *n);
     sl->tlen = (uint8_t)*n;
     *term = *n > 0 ? sl->term : NULL;
+    *slot = sl;
     return MP_OK;
+}
+
+static int stem_in(struct mp_terms *t, int lang, const struct word *w, struct stem_slot *set,
+                   const char **term, size_t *n, struct stem_slot **slot)
+{
+    struct stem_slot *sl = stem_find(set, lang, w);
+    if (sl == NULL)
+        return stem_new(t, lang, w, set, term, n, slot);
+    *term = sl->tlen > 0 ? sl->term : NULL;
+    *n = sl->tlen;
+    *slot = sl;
+    return MP_OK;
+}
+
+/* The term of a word with a digit: itself unless it is a stop word (none
+ * is). */
+static void digit_term(int lang, const struct word *w, const char **term, size_t *n)
+{
+    if (!mp_lang_is_stop(lang, w->buf, w->len)) {
+        *term = w->buf;
+        *n = w->len;
+    }
+}
+
+/* The term of word w into *term and *n: NULL when it is dropped as a stop
+ * word. A word with a digit is its own term unless it is a stop word (none
+ * is); the others go through the table of words met. */
+static int stem_word(struct mp_terms *t, int lang, const struct word *w, const char **term,
+                     size_t *n)
+{
+    *term = NULL;
+    *n = 0;
+    if (w->len == 0 || w->len > MP_TERMS_MAX)
+        return MP_OK;
+    if (w->digit) {
+        digit_term(lang, w, term, n);
+        return MP_OK;
+    }
+    struct stem_slot *sl;
+    return stem_in(t, lang, w, set_at(t, mp_fnv1a32(set_basis(lang), w->buf, w->len)), term, n,
+                   &sl);
 }
 
 /* The part of w that is stemmed in language lang: French, Italian and
@@ -510,6 +582,60 @@ static int emit_other(struct walk *wk, const struct word *w, UChar32 first)
     return rc;
 }
 
+/* What restem_read makes of a word besides a script (a UScriptCode). */
+#define RESTEM_NONE  (-2) /* nothing to restem: a number, no letter, a script no stemmer reads */
+#define RESTEM_OTHER (-3) /* not all ASCII: restem_read's to read */
+
+/* word[0..wlen) (at most MP_TERMS_MAX bytes) into w when it is all ASCII:
+ * the script of its letters (Latin), RESTEM_NONE for a number or a word
+ * without a letter, RESTEM_OTHER when a byte is not ASCII. What
+ * restem_read makes of an ASCII word, without ICU. */
+static int restem_read_ascii(struct word *w, const char *word, size_t wlen)
+{
+    bool letter = false;
+    for (size_t i = 0; i < wlen; i++) {
+        unsigned char c = (unsigned char)word[i];
+        if (c >= 0x80)
+            return RESTEM_OTHER;
+        if (c == 0 || mp_ascii_is_digit(c))
+            return RESTEM_NONE; /* a number is its own term in every language */
+        letter = letter || mp_ascii_is_alpha(c);
+    }
+    word_start(w);
+    memcpy(w->buf, word, wlen);
+    w->len = wlen;
+    w->apos = memchr(word, '\'', wlen) != NULL;
+    return letter ? USCRIPT_LATIN : RESTEM_NONE;
+}
+
+/* word[0..wlen) (at most MP_TERMS_MAX bytes) into w: the script of its
+ * first letter (Common and Inherited read as Latin), or RESTEM_NONE. */
+static int restem_read(struct word *w, const char *word, size_t wlen)
+{
+    UChar32 first = 0;
+    word_start(w);
+    for (size_t i = 0; i < wlen;) {
+        uint32_t cp = 0;
+        size_t k = next_cp(word, wlen, i, &cp);
+        if (cp == 0 || is_digit_cp(cp) || (U_GET_GC_MASK((UChar32)cp) & U_GC_N_MASK))
+            return RESTEM_NONE; /* a number is its own term in every language */
+        if (first == 0 && (U_GET_GC_MASK((UChar32)cp) & U_GC_L_MASK))
+            first = (UChar32)cp;
+        w->ascii = w->ascii && cp < 0x80;
+        w->apos = w->apos || cp == '\'';
+        memcpy(w->buf + w->len, word + i, k);
+        w->len += k;
+        i += k;
+    }
+    if (first == 0 || kind_of(first, PIECE_NONE) != PIECE_OTHER)
+        return RESTEM_NONE; /* Han, Kana, Hangul, Thai-like: no stemmer reads them */
+    UErrorCode err = U_ZERO_ERROR;
+    UScriptCode sc = uscript_getScript(first, &err);
+    if (sc == USCRIPT_COMMON || sc == USCRIPT_INHERITED)
+        sc = USCRIPT_LATIN;
+    return (int)sc;
+}
+
 int mp_terms_restem(struct mp_terms *t, const char *word, size_t wlen, int from, int lang,
                     const char **term, size_t *n)
 {
@@ -518,27 +644,11 @@ int mp_terms_restem(struct mp_terms *t, const char *word, size_t wlen, int from,
     if (wlen == 0 || wlen > MP_TERMS_MAX)
         return MP_OK;
     struct word w;
-    word_start(&w);
-    UChar32 first = 0;
-    for (size_t i = 0; i < wlen;) {
-        uint32_t cp = 0;
-        size_t k = next_cp(word, wlen, i, &cp);
-        if (cp == 0 || is_digit_cp(cp) || (U_GET_GC_MASK((UChar32)cp) & U_GC_N_MASK))
-            return MP_OK; /* a number is its own term in every language */
-        if (first == 0 && (U_GET_GC_MASK((UChar32)cp) & U_GC_L_MASK))
-            first = (UChar32)cp;
-        w.ascii = w.ascii && cp < 0x80;
-        w.apos = w.apos || cp == '\'';
-        memcpy(w.buf + w.len, word + i, k);
-        w.len += k;
-        i += k;
-    }
-    if (first == 0 || kind_of(first, PIECE_NONE) != PIECE_OTHER)
-        return MP_OK; /* Han, Kana, Hangul, Thai-like: no stemmer reads them */
-    UErrorCode err = U_ZERO_ERROR;
-    UScriptCode sc = uscript_getScript(first, &err);
-    if (sc == USCRIPT_COMMON || sc == USCRIPT_INHERITED)
-        sc = USCRIPT_LATIN;
+    int sc = restem_read_ascii(&w, word, wlen);
+    if (sc == RESTEM_OTHER)
+        sc = restem_read(&w, word, wlen);
+    if (sc == RESTEM_NONE)
+        return MP_OK;
     int a = mp_lang_of_script(from, sc), b = mp_lang_of_script(lang, sc);
     if (b == MP_LANG_NONE)
         return MP_OK;
@@ -762,48 +872,169 @@ static int ascii_lang(int lang)
     return mp_lang_of_script(lang, USCRIPT_LATIN);
 }
 
-int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, int lang,
-                            mp_terms_word_fn fn, void *arg)
+/* The byte an ASCII letter or digit folds to in a word ('A' to 'a'); 0 for
+ * every other byte (a separator, a joiner, or a byte of a longer UTF-8
+ * character): the one look-up per byte of the ASCII words' path. */
+static const unsigned char word_byte[256] = {
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   '0', '1', '2', '3', '4', '5', '6', '7', '8',
+    '9', 0,   0,   0,   0,   0,   0,   0,   'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k',
+    'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 0,   0,   0,   0,
+    0,   0,   'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q',
+    'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 0,   0,   0,   0,   0,
+};
+
+/* The run of ASCII letters and digits at s[i..n) (i at one) as a whole
+ * word w, its first MP_TERMS_MAX bytes folded, and *h: the FNV-1a hash of
+ * those bytes on from *h (the stem table's, set_basis), in one pass.
+ * Returns where the run ends. */
+static size_t scan_fast(const char *s, size_t n, size_t i, struct word *w, uint32_t *h)
+{
+    const unsigned char *p = (const unsigned char *)s + i;
+    size_t lim = n - i > MP_TERMS_MAX ? MP_TERMS_MAX : n - i, k = 0;
+    uint32_t hh = *h;
+    unsigned char low = 0xFF; /* the least byte: a digit is below 'a' */
+    for (; k < lim; k++) {
+        unsigned char c = word_byte[p[k]];
+        if (c == 0)
+            break;
+        w->buf[k] = (char)c;
+        hh = mp_fnv1a32(hh, &c, 1);
+        low = c < low ? c : low;
+    }
+    w->len = k;
+    for (; k < n - i && word_byte[p[k]] != 0; k++) /* past MP_TERMS_MAX: cut */
+        low = word_byte[p[k]] < low ? word_byte[p[k]] : low;
+    w->digit = low <= '9';
+    w->ascii = true;
+    w->apos = false;
+    *h = hh;
+    return i + k;
+}
+
+/* Whether an ASCII run of letters and digits that ends before s[i] (i < n)
+ * is a whole word: the byte after it is ASCII and joins nothing (an
+ * apostrophe might, a dot after a digit might; any byte of a longer
+ * character might be a letter). */
+static bool run_is_word(const char *s, size_t i)
+{
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x80 || c == '\'')
+        return false;
+    return c != '.' || !mp_ascii_is_digit((unsigned char)s[i - 1]);
+}
+
+/* An ASCII word of the walk (no apostrophe: nothing to elide) whose stem
+ * table hash is h: handed to fn with its term, unless once and the walk
+ * handed it already (the stem table's slot says so: stamp). */
+static int walk_ascii(struct walk *wk, int alang, const struct word *w, uint32_t h, uint64_t stamp)
+{
+    const char *term = NULL;
+    size_t n = 0;
+    if (w->digit) {
+        digit_term(alang, w, &term, &n);
+    } else {
+        struct stem_slot *set = set_at(wk->t, h), *sl = stem_find(set, alang, w);
+        if (sl == NULL) {
+            int rc = stem_new(wk->t, alang, w, set, &term, &n, &sl);
+            if (rc != MP_OK)
+                return rc;
+        } else {
+            term = sl->tlen > 0 ? sl->term : NULL;
+            n = sl->tlen;
+        }
+        if (stamp != 0 && sl->walk == stamp) {
+            wk->pos++; /* handed already: a repeat changes nothing for fn */
+            return MP_OK;
+        }
+        sl->walk = stamp != 0 ? stamp : sl->walk;
+    }
+    return wk->fn(wk->arg, w->buf, w->len, term, n, wk->pos++);
+}
+
+/* A word the ASCII path does not take whole, at text[i..): its run (ICU's
+ * path), or an ASCII word with a joiner. Returns where it ends, or the
+ * failure of fn in *rc. */
+static size_t walk_other(struct walk *wk, int alang, const char *text, size_t len, size_t i,
+                         int *rc)
+{
+    struct word w;
+    word_start(&w);
+    size_t start = i;
+    i = scan_word(text, len, i, &w);
+    if (!w.ascii) {
+        *rc = emit_run(wk, text + start, i - start);
+        return i;
+    }
+    const char *term = NULL;
+    size_t n = 0;
+    struct word e; /* the part stemmed: w itself in English or without an apostrophe */
+    const struct word *sw = &w;
+    if (alang != MP_LANG_EN && w.apos) {
+        e = w;
+        elide(alang, &e);
+        sw = &e;
+    }
+    *rc = stem_word(wk->t, alang, sw, &term, &n);
+    if (*rc == MP_OK)
+        *rc = wk->fn(wk->arg, w.buf, w.len, term, n, wk->pos++);
+    return i;
+}
+
+/* The walk of mp_terms_each_word_lang; once: mp_terms_each_new_word_lang's. */
+static int walk_words(struct mp_terms *t, const char *text, size_t len, int lang,
+                      mp_terms_word_fn fn, void *arg, bool once)
 {
     if (lang == MP_LANG_AUTO)
         lang = mp_lang_detect(text, len);
     struct walk wk = {t, lang, fn, arg, 0};
     int alang = ascii_lang(lang);
+    uint32_t basis = set_basis(alang);
+    uint64_t stamp = once ? ++t->walks : 0;
     size_t i = 0;
     while (i < len) {
-        uint32_t cp = 0;
         unsigned char b = (unsigned char)text[i];
-        size_t k = b < 0x80 ? 1 : next_cp(text, len, i, &cp); /* ASCII: no decoding */
-        if (b < 0x80 ? !mp_ascii_is_alnum(b) : !mp_terms_is_word_char(cp)) {
-            i += k;
+        int rc = MP_OK;
+        if (b < 0x80 && word_byte[b] == 0) {
+            i++;
             continue;
         }
-        struct word w;
-        word_start(&w);
-        size_t start = i;
-        i = scan_word(text, len, i, &w);
-        if (!w.ascii) {
-            int rc = emit_run(&wk, text + start, i - start);
-            if (rc != MP_OK)
-                return rc;
-            continue;
+        if (b < 0x80) { /* the bulk of most text: a word of ASCII letters and digits */
+            struct word w;
+            uint32_t h = basis;
+            size_t end = scan_fast(text, len, i, &w, &h);
+            if (end == len || run_is_word(text, end)) {
+                i = end;
+                rc = walk_ascii(&wk, alang, &w, h, stamp);
+            } else {
+                i = walk_other(&wk, alang, text, len, i, &rc);
+            }
+        } else {
+            uint32_t cp = 0;
+            size_t k = next_cp(text, len, i, &cp);
+            if (!mp_terms_is_word_char(cp)) {
+                i += k;
+                continue;
+            }
+            i = walk_other(&wk, alang, text, len, i, &rc);
         }
-        const char *term = NULL;
-        size_t n = 0;
-        struct word e; /* the part stemmed: w itself in English or without an apostrophe */
-        const struct word *sw = &w;
-        if (alang != MP_LANG_EN && w.apos) {
-            e = w;
-            elide(alang, &e);
-            sw = &e;
-        }
-        int rc = stem_word(t, alang, sw, &term, &n);
-        if (rc == MP_OK)
-            rc = fn(arg, w.buf, w.len, term, n, wk.pos++);
         if (rc != MP_OK)
             return rc;
     }
     return MP_OK;
+}
+
+int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, int lang,
+                            mp_terms_word_fn fn, void *arg)
+{
+    return walk_words(t, text, len, lang, fn, arg, false);
+}
+
+int mp_terms_each_new_word_lang(struct mp_terms *t, const char *text, size_t len, int lang,
+                                mp_terms_word_fn fn, void *arg)
+{
+    return walk_words(t, text, len, lang, fn, arg, true);
 }
 
 int mp_terms_each_word(struct mp_terms *t, const char *text, size_t len, mp_terms_word_fn fn,

@@ -98,6 +98,16 @@ int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, in
 int mp_terms_each_word(struct mp_terms *t, const char *text, size_t len, mp_terms_word_fn fn,
                        void *arg);
 
+/* mp_terms_each_word_lang that may leave out a word of ASCII letters (no
+ * digit, no apostrophe) it has handed already in the same walk: the same
+ * folded word, so the same term; its position is counted all the same.
+ * Which repeats are left out is not promised (most are): for a fn on
+ * which a word's second time changes nothing but the position (the
+ * question's groups, relevance_words.h), and which does not walk t itself
+ * (mp_terms_restem is fine). */
+int mp_terms_each_new_word_lang(struct mp_terms *t, const char *text, size_t len, int lang,
+                                mp_terms_word_fn fn, void *arg);
+
 /* The term the folded word[0..wlen) (as mp_terms_each_word_lang hands it,
  * of a text read as language from) would have in a text of language lang:
  * the stemmer and stop words its script takes there (a Latin word in a
@@ -124,6 +134,10 @@ int mp_terms_restem(struct mp_terms *t, const char *word, size_t wlen, int from,
  * gen_lexicon.py) write the tables. */
 long mp_terms_find_hashed(const void *words, size_t size, const uint16_t *slots, size_t nslots,
                           const char *word, size_t len);
+/* mp_terms_find_hashed of a word whose hash h is known already
+ * (mp_fnv1a32(MP_FNV1A32_BASIS, word, len), made as the word was read). */
+long mp_terms_find_hash(const void *words, size_t size, const uint16_t *slots, size_t nslots,
+                        uint32_t h, const char *word, size_t len);
 
 /* True when the folded word[0..len) is an English stop word. */
 bool mp_terms_is_stop(const char *word, size_t len);

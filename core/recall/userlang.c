@@ -84,14 +84,18 @@ static bool holds(uint32_t n, uint64_t total)
 
 uint64_t mp_userlang_held_counts(const uint32_t *counts)
 {
-    uint64_t total = 0, m = 0;
+    uint64_t total = 0, some = 0, m = 0;
     if (counts == NULL)
         return 0;
-    for (int l = 1; l < MP_LANG_COUNT; l++)
+    for (int l = 1; l < MP_LANG_COUNT; l++) {
         total += counts[l];
-    for (int l = 1; l < MP_LANG_COUNT; l++)
+        some |= (uint64_t)(counts[l] >= MP_USERLANG_HELD_MIN) << l;
+    }
+    for (; some != 0; some &= some - 1) { /* most languages have no message */
+        int l = __builtin_ctzll(some);
         if (holds(counts[l], total))
             m |= (uint64_t)1 << l;
+    }
     return m;
 }
 

@@ -12,6 +12,8 @@
 #include "status.h"
 #include "recall/terms.h"
 #include "json/utf8.h"
+#include "terms_ref.h"
+#include "terms_texts.h"
 
 Suite *mp_test_suite(void);
 
@@ -780,11 +782,227 @@ START_TEST(test_lang_detect_english_with_borrowed_words_and_names)
 }
 END_TEST
 
+/* ---- the tokenizer against the one before its one-pass ASCII path ---- */
+
+/* Every word a walk hands, as "word|term|pos\n" (term "-": dropped). */
+struct trail {
+    char out[16384];
+    size_t len;
+};
+
+static void trail_put(struct trail *tr, const char *s, size_t n)
+{
+    if (tr->len + n + 1 >= sizeof(tr->out))
+        ck_abort_msg("a walk's trail is longer than %zu bytes", sizeof(tr->out));
+    memcpy(tr->out + tr->len, s, n);
+    tr->len += n;
+    tr->out[tr->len] = '\0';
+}
+
+static int add_trail(void *arg, const char *word, size_t wlen, const char *term, size_t len,
+                     uint32_t pos)
+{
+    struct trail *tr = arg;
+    char num[16];
+    size_t k = sizeof(num);
+    num[--k] = '\n';
+    do {
+        num[--k] = (char)('0' + pos % 10);
+        pos /= 10;
+    } while (pos > 0);
+    trail_put(tr, word, wlen);
+    trail_put(tr, "|", 1);
+    trail_put(tr, term != NULL ? term : "-", term != NULL ? len : 1);
+    trail_put(tr, "|", 1);
+    trail_put(tr, num + k, sizeof(num) - k);
+    return MP_OK;
+}
+
+/* Pieces of the random texts: words and what joins or splits them
+ * (apostrophes, dots between digits, letters of other scripts, emoji, bad
+ * UTF-8), besides stretches of the real texts. */
+static const char *const diff_pieces[] = {
+    " ",
+    " ",
+    " ",
+    ", ",
+    ". ",
+    "\n",
+    "'",
+    "\xe2\x80\x99",
+    ".",
+    "3.5",
+    "2023",
+    "8th",
+    "x1",
+    "don't",
+    "l'",
+    "Cunda'daki",
+    "O'Brien",
+    "Tom's",
+    "running",
+    "THE",
+    "and",
+    "Straße",
+    "café",
+    "İstanbul",
+    "résumé",
+    "é",
+    "ıı",
+    "杭州市",
+    "한국어",
+    "Алиса's",
+    "\xff",
+    "\xc3",
+    "\xf0\x9f\x98\x80",
+    "_",
+    "-",
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1",
+};
+
+static uint64_t next_random(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* A random text of up to cap bytes from diff_pieces, stretches of the
+ * real texts, and now and then any byte, into buf; its length. */
+static size_t random_text(uint64_t *seed, char *buf, size_t cap)
+{
+    size_t n = 0, want = (size_t)(next_random(seed) % cap);
+    size_t npieces = sizeof(diff_pieces) / sizeof(diff_pieces[0]);
+    size_t ntexts = sizeof(terms_texts) / sizeof(terms_texts[0]);
+    while (n < want) {
+        uint64_t r = next_random(seed);
+        const char *p = diff_pieces[(r >> 8) % npieces];
+        size_t len = strlen(p);
+        if (r % 4 == 0) { /* a stretch of a real text */
+            const char *t = terms_texts[(r >> 8) % ntexts];
+            size_t tl = strlen(t), at = (size_t)(r >> 20) % tl;
+            p = t + at;
+            len = 1 + (size_t)(r >> 40) % 24;
+            len = len > tl - at ? tl - at : len;
+        }
+        if (n + len > cap)
+            break;
+        if (r % 32 == 1) {
+            buf[n] = (char)(r >> 40);
+            len = 1;
+        } else {
+            memcpy(buf + n, p, len);
+        }
+        n += len;
+    }
+    return n;
+}
+
+/* The length of a trail line's word and term ("word|term", no position):
+ * neither holds a '|', which is no word character. */
+static size_t key_len(const char *line)
+{
+    return (size_t)(strchr(strchr(line, '|') + 1, '|') - line);
+}
+
+/* Whether once (a walk that may leave out repeats) is full (every word of
+ * the full walk) but for words handed before: each line of once is the
+ * next of full, or full's line left out repeats an earlier line's word
+ * and term. */
+static bool same_but_repeats(const char *full, const char *once)
+{
+    const char *f = full, *o = once;
+    while (*f != '\0') {
+        const char *fe = strchr(f, '\n'), *oe = strchr(o, '\n');
+        if (oe != NULL && fe - f == oe - o && memcmp(f, o, (size_t)(fe - f)) == 0) {
+            f = fe + 1;
+            o = oe + 1;
+            continue;
+        }
+        size_t key = key_len(f);
+        bool earlier = false;
+        for (const char *l = full; l < f && !earlier; l = strchr(l, '\n') + 1)
+            earlier = key_len(l) == key && memcmp(l, f, key) == 0;
+        if (!earlier)
+            return false;
+        f = fe + 1;
+    }
+    return *o == '\0';
+}
+
+static const int diff_langs[] = {MP_LANG_AUTO, MP_LANG_EN, MP_LANG_FR, MP_LANG_TR,
+                                 MP_LANG_DE,   MP_LANG_RU, MP_LANG_ZH, MP_LANG_IT};
+
+/* text[0..n) walked by both tokenizers in lang: the same words, terms and
+ * positions; the walk that leaves out repeats only leaves out repeats;
+ * each word restemmed (restem) as another language would stem it, the
+ * same. */
+static void assert_same_walk(struct mp_terms *t, struct mp_terms_ref *r, const char *text, size_t n,
+                             int lang, bool restem)
+{
+    static struct trail a, b, c;
+    a.len = b.len = c.len = 0;
+    a.out[0] = b.out[0] = c.out[0] = '\0';
+    /* no ck_assert on the way: each one that holds costs as much as a walk */
+    if (mp_terms_each_word_lang(t, text, n, lang, add_trail, &a) != MP_OK ||
+        mp_terms_ref_each_word_lang(r, text, n, lang, add_trail, &b) != MP_OK ||
+        mp_terms_each_new_word_lang(t, text, n, lang, add_trail, &c) != MP_OK)
+        ck_abort_msg("a walk of \"%.*s\" failed", (int)n, text);
+    if (strcmp(a.out, b.out) != 0)
+        ck_abort_msg("the walks differ on \"%.*s\" (%d):\n%s---\n%s", (int)n, text, lang, a.out,
+                     b.out);
+    if (!same_but_repeats(b.out, c.out))
+        ck_abort_msg("the new words of \"%.*s\" (%d):\n%s---\n%s", (int)n, text, lang, c.out,
+                     b.out);
+    int from = lang == MP_LANG_AUTO ? MP_LANG_EN : lang;
+    for (const char *l = b.out; restem && *l != '\0'; l = strchr(l, '\n') + 1) {
+        size_t wlen = (size_t)(strchr(l, '|') - l);
+        int to = diff_langs[wlen % 8] == MP_LANG_AUTO ? MP_LANG_ES : diff_langs[wlen % 8];
+        const char *st = NULL, *rt = NULL;
+        size_t sn = 0, rn = 0;
+        if (mp_terms_restem(t, l, wlen, from, to, &st, &sn) != MP_OK ||
+            mp_terms_ref_restem(r, l, wlen, from, to, &rt, &rn) != MP_OK ||
+            (st == NULL) != (rt == NULL) || sn != rn || (sn > 0 && memcmp(st, rt, sn) != 0))
+            ck_abort_msg("restem of \"%.*s\" %d to %d differs", (int)wlen, l, from, to);
+    }
+}
+
+/* The ASCII words' one-pass path, the walk that leaves out repeats and
+ * restem's ASCII path hand what the tokenizer handed before them
+ * (tests/core/recall/terms_ref.c), on real text of 13 languages and
+ * 200,000 random texts. */
+START_TEST(test_terms_walk_as_before_the_one_pass_path)
+{
+    struct mp_terms *t = NULL;
+    struct mp_terms_ref *r = NULL;
+    static char buf[600];
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    ck_assert_int_eq(mp_terms_ref_new(&r), MP_OK);
+    for (size_t k = 0; k < sizeof(terms_texts) / sizeof(terms_texts[0]); k++)
+        for (size_t l = 0; l < sizeof(diff_langs) / sizeof(diff_langs[0]); l++)
+            assert_same_walk(t, r, terms_texts[k], strlen(terms_texts[k]), diff_langs[l], true);
+    for (int k = 0; k < 200000; k++) {
+        size_t n = random_text(&seed, buf, k % 100 == 0 ? sizeof(buf) : 80);
+        assert_same_walk(t, r, buf, n, diff_langs[(size_t)k % 8], k % 8 == 0);
+    }
+    mp_terms_ref_free(r);
+    mp_terms_free(t);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("terms");
     TCase *tc = tcase_create("terms");
     tcase_add_test(tc, test_terms_words_fold_stop_and_stem);
+    tcase_add_test(tc, test_terms_walk_as_before_the_one_pass_path);
     tcase_add_test(tc, test_terms_remembered_words_give_the_same_terms);
     tcase_add_test(tc, test_terms_stop_words_keep_their_positions);
     tcase_add_test(tc, test_terms_apostrophes_possessive_and_contractions);
