@@ -424,6 +424,9 @@ static int on_word(void *arg, const char *word, size_t wlen, const char *term, s
         wk->prev = false;
         return MP_OK;
     }
+    /* term points into the stem cache, where restem()'s stems may land:
+       the group's own copy from here on */
+    term = qn->w[n].term;
     int rc = translate_group(wk, word, wlen, term, len, pos);
     wk->prev = wlen <= MP_TERMS_MAX;
     wk->prev_pos = pos;
