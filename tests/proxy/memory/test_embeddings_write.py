@@ -152,8 +152,9 @@ class EmbeddingsOn(mh.MemCase):
         self.assertOK(send(p, user, 'I drive a blue sedan.'))
         imported = mh.uid('eoni')
         import_items(p, imported)
-        e = self.wait_done(p, 'every item embedded')
-        # the import's 4 messages and 2 facts at least, and the turns'
+        # the import's 4 messages and 2 facts at least, and the turns': waited
+        # for (a pending count of 0 may be the walk's before the import)
+        e = self.wait_done(p, 'every item embedded', vectors=6)
         self.assertGreaterEqual(e['vectors'], 6)
         self.assertGreater(e['vector_bytes'], e['vectors'] * 64)
         log = emb_log(self.fake)
