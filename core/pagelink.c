@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "hex.h"
 #include "status.h"
 
@@ -48,18 +49,6 @@ static int parse_decimal(const char *s, size_t n, size_t digits, int64_t *out)
     return MP_OK;
 }
 
-/* Writes v (> 0) in decimal at out: the digits written. */
-static size_t put_decimal(int64_t v, char *out)
-{
-    char digits[20];
-    size_t nd = 0, n = 0;
-    for (; v > 0; v /= 10)
-        digits[nd++] = (char)('0' + v % 10);
-    while (nd > 0)
-        out[n++] = digits[--nd];
-    return n;
-}
-
 int mp_pagelink_mint(const char *key, size_t key_len, mp_pagelink_mac_fn mac, const char *user,
                      size_t user_len, const char *tenant, int64_t issued_ms, int64_t expiry,
                      char *out, size_t cap, size_t *out_len)
@@ -78,9 +67,9 @@ int mp_pagelink_mint(const char *key, size_t key_len, mp_pagelink_mac_fn mac, co
     }
     size_t n = 3;
     memcpy(tok, "v2.", 3);
-    n += put_decimal(issued_ms, tok + n);
+    n += mp_decimal_u64((uint64_t)issued_ms, tok + n); /* both checked >= 1 above */
     tok[n++] = '.';
-    n += put_decimal(expiry, tok + n);
+    n += mp_decimal_u64((uint64_t)expiry, tok + n);
     tok[n++] = '.';
     for (size_t i = 0; i < tlen; i++) {
         char c = tenant[i];

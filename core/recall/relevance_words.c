@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "decimal.h"
 #include "recall/relevance.h"
 #include "recall/relevance_lex.h"
 #include "status.h"
@@ -82,15 +83,10 @@ int mp_relevance_date_terms(unsigned year, unsigned month, char mon[MP_RELEVANCE
         return MP_EINVAL;
     mon[0] = '@';
     memcpy(mon + 1, months[month - 1].s, months[month - 1].n + 1);
-    char digits[8];
-    size_t n = 0;
-    do {
-        digits[n++] = (char)('0' + year % 10);
-        year /= 10;
-    } while (year > 0);
+    char digits[MP_DECIMAL_U64_MAX];
+    size_t n = mp_decimal_u64(year, digits); /* at most 6 digits: checked above */
     yr[0] = '@';
-    for (size_t k = 0; k < n; k++)
-        yr[1 + k] = digits[n - 1 - k];
+    memcpy(yr + 1, digits, n);
     yr[1 + n] = '\0';
     return MP_OK;
 }
