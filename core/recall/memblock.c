@@ -696,13 +696,22 @@ size_t mp_memblock_past_text(const struct mp_mem_message *m, char *out, uint64_t
     return t.len; /* within the cap: it is the bound of what the cut rule keeps */
 }
 
+/* What put_past_frame writes, summed from its fixed lengths (the fill
+ * measures each buffered turn it offers with it; test_memblock checks
+ * that both ways agree). */
+static size_t past_frame_bytes(const struct mp_mem_message *m, bool first, bool day)
+{
+    size_t n = (first ? SLEN(PAST_HEAD) : SLEN(FACT_SEP)) + SLEN("(");
+    if (day)
+        n += (has_day(m->at_ms) ? DAY_LEN : SLEN("no date")) + SLEN(", ");
+    return n + (m->role == MP_ROLE_USER ? SLEN("user) ") : SLEN("assistant) "));
+}
+
 size_t mp_memblock_past_bytes_ahead(const struct mp_mem_message *m, bool first, bool day,
                                     size_t len, size_t room)
 {
-    struct text measure = {.cap = room};
-    put_past_frame(&measure, m, first, day);
-    put_known(&measure, "", len, 0); /* no buffer: only counted */
-    return measure.full ? 0 : measure.len;
+    size_t n = past_frame_bytes(m, first, day);
+    return len <= room && n <= room - len ? n + len : 0;
 }
 
 size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, bool day, size_t room)
