@@ -662,9 +662,11 @@ int64_t mp_memblock_past_day(const struct mp_mem_message *m)
  * range. */
 static void put_past_frame(struct text *t, const struct mp_mem_message *m, bool first, bool day)
 {
-    bool user = m->role == MP_ROLE_USER;
-    put_ascii(t, first ? PAST_HEAD : FACT_SEP, first ? SLEN(PAST_HEAD) : SLEN(FACT_SEP));
-    put_ascii(t, "(", 1);
+    /* each piece of a length known here: copied without a call */
+    if (first)
+        put_ascii(t, PAST_HEAD "(", SLEN(PAST_HEAD "("));
+    else
+        put_ascii(t, FACT_SEP "(", SLEN(FACT_SEP "("));
     if (day) {
         if (has_day(m->at_ms))
             put_day(t, m->at_ms);
@@ -672,7 +674,10 @@ static void put_past_frame(struct text *t, const struct mp_mem_message *m, bool 
             put_ascii(t, "no date", SLEN("no date"));
         put_ascii(t, ", ", 2);
     }
-    put_ascii(t, user ? "user) " : "assistant) ", user ? SLEN("user) ") : SLEN("assistant) "));
+    if (m->role == MP_ROLE_USER)
+        put_ascii(t, "user) ", SLEN("user) "));
+    else
+        put_ascii(t, "assistant) ", SLEN("assistant) "));
 }
 
 /* Appends the frame and the text of past message m: "(YYYY-MM-DD, role)

@@ -38,7 +38,7 @@ int mp_recall_fill_init(struct mp_recall_fill *f, const struct mp_usermem *um,
         return MP_NOTFOUND;
     f->buffer_next = um->nmessages;
     f->plan.block_len = MP_MEMBLOCK_INTRO_LEN;
-    if ((p->sections & MP_RECALL_BUFFER) && um->nmessages > 0) {
+    if ((p->sections & MP_RECALL_BUFFER) && !p->buffer_in_notes && um->nmessages > 0) {
         f->plan.picks = malloc(um->nmessages * sizeof(*f->plan.picks));
         if (f->plan.picks == NULL)
             return MP_ENOMEM;
@@ -376,20 +376,23 @@ static size_t notes_room(const struct mp_recall_fill *f)
     return left < room ? (size_t)left : room;
 }
 
-#define TEXTS_CHUNK 4096 /* bytes of a chunk of texts: the few turns a block holds */
+#define TEXTS_FIRST 4064  /* bytes of the first chunk of texts: the turns of most blocks */
+#define TEXTS_MOST  16384 /* a chunk grows no larger: each one is twice the one before */
 
-/* Where a turn's texts (two at most) are written ahead: the end of the
- * plan's texts, with room for both; NULL when out of memory. A turn that
- * does not fit leaves its texts there, not taken, for its next offer. */
-static char *texts_end(struct mp_recall_plan *pl)
+/* Where a turn's texts, need bytes at most, are written ahead: the end of
+ * the plan's texts, with room for them; NULL when out of memory. A turn
+ * that does not fit leaves its texts there, not taken, for its next
+ * offer. */
+static char *texts_end(struct mp_recall_plan *pl, size_t need)
 {
     struct mp_recall_texts *c = pl->texts;
-    _Static_assert(TEXTS_CHUNK >= 2 * MP_MEMBLOCK_PAST_TEXT_MAX, "a chunk holds a turn");
-    if (c == NULL || c->cap - c->len < 2 * MP_MEMBLOCK_PAST_TEXT_MAX) {
-        c = malloc(sizeof(*c) + TEXTS_CHUNK);
+    if (c == NULL || c->cap - c->len < need) {
+        size_t cap = c == NULL ? TEXTS_FIRST : c->cap < TEXTS_MOST ? 2 * c->cap : TEXTS_MOST;
+        cap = cap < need ? need : cap;
+        c = malloc(sizeof(*c) + cap);
         if (c == NULL)
             return NULL;
-        *c = (struct mp_recall_texts){pl->texts, 0, TEXTS_CHUNK};
+        *c = (struct mp_recall_texts){pl->texts, 0, cap};
         pl->texts = c;
     }
     return c->bytes + c->len;
@@ -423,7 +426,8 @@ static int take_turn(struct mp_recall_fill *f, size_t j, size_t i)
     const struct mp_recall_turn_memo *mo = &f->memo;
     size_t room = notes_room(f), bytes[2] = {0, 0};
     bool had[2];
-    char *at = texts_end(&f->plan);
+    size_t need = mp_memblock_past_text_bound(&msgs[j]);
+    char *at = texts_end(&f->plan, need + (i > j ? mp_memblock_past_text_bound(&msgs[i]) : 0));
     if (at == NULL)
         return MP_ENOMEM;
     int64_t day0 = mp_memblock_past_day(&msgs[j]);
@@ -556,10 +560,22 @@ static void facts_by_day_few(struct mp_recall_plan *pl)
 
 /* The past line in its order, in place, with the texts written ahead (a
  * few messages: qsort's calls through a pointer cost more than the
- * moves). */
+ * moves). A line taken newest first (the buffered turns, as the fill
+ * walks them) is turned around whole. */
 static void past_sort_few(struct mp_recall_plan *pl)
 {
-    for (size_t i = 1; i < pl->npast; i++) {
+    size_t n = pl->npast, down = 1;
+    while (down < n && past_before(pl->past[down], pl->past[down - 1]))
+        down++;
+    for (size_t i = 0; down == n && i < n / 2; i++) {
+        const struct mp_mem_message *m = pl->past[i];
+        struct mp_memblock_ahead w = pl->past_ahead[i];
+        pl->past[i] = pl->past[n - 1 - i];
+        pl->past_ahead[i] = pl->past_ahead[n - 1 - i];
+        pl->past[n - 1 - i] = m;
+        pl->past_ahead[n - 1 - i] = w;
+    }
+    for (size_t i = down == n ? n : 1; i < n; i++) {
         const struct mp_mem_message *m = pl->past[i];
         struct mp_memblock_ahead w = pl->past_ahead[i];
         size_t j = i;
