@@ -19,6 +19,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX2_PATH 1
+#endif
 
 #include "scan16.h"
 #include "memory/usermem.h"
@@ -280,12 +284,54 @@ static inline unsigned text_special16(const unsigned char *p)
 }
 #endif
 
+#ifdef HAVE_AVX2_PATH
+/* The bytes of the 32 at p that are not block_plain, one bit each, as
+ * block_special16's. */
+__attribute__((target("avx2"))) static inline unsigned block_special32(const unsigned char *p,
+                                                                       bool fact)
+{
+    __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), x),
+                                  _mm256_cmpeq_epi8(x, _mm256_set1_epi8(0x7F)));
+    bad = _mm256_or_si256(bad, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('[')));
+    bad = _mm256_or_si256(bad, _mm256_cmpeq_epi8(x, _mm256_set1_epi8(']')));
+    bad = _mm256_or_si256(bad, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('<')));
+    bad = _mm256_or_si256(bad, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('>')));
+    if (fact)
+        bad = _mm256_or_si256(bad, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('|')));
+    return (unsigned)_mm256_movemask_epi8(bad);
+}
+
+/* The first byte of s[j..stop) that is not block_plain, stop when none
+ * is, for stop - j >= 32: 32 bytes at a time, the last bytes as the last
+ * 32 before stop (the bits below j dropped), so no byte past stop is read. */
+__attribute__((target("avx2"))) static size_t plain_block_run32(const unsigned char *s, size_t j,
+                                                                size_t stop, bool fact)
+{
+    for (; stop - j >= 32; j += 32) {
+        unsigned m = block_special32(s + j, fact);
+        if (m != 0)
+            return j + (size_t)__builtin_ctz(m);
+    }
+    if (j == stop)
+        return stop;
+    size_t w = stop - 32;
+    unsigned m = block_special32(s + w, fact) & ~((1u << (j - w)) - 1);
+    return m != 0 ? w + (size_t)__builtin_ctz(m) : stop;
+}
+#endif
+
 /* End of the run of block_plain bytes from i, at most room of them. Where
- * SSE2 is, 16 bytes at a time up to the room's end (core/scan16.h); else,
- * and for less than 16 bytes, 8 at a time. */
+ * AVX2 is, 32 bytes at a time while 32 are left; where SSE2 is, 16 at a
+ * time up to the room's end (core/scan16.h); else, and for less than 16
+ * bytes, 8 at a time. */
 static size_t plain_block_run(const unsigned char *s, size_t n, size_t i, size_t room, bool fact)
 {
     size_t j = i, stop = n - i < room ? n : i + room;
+#ifdef HAVE_AVX2_PATH
+    if (stop - j >= 32 && __builtin_cpu_supports("avx2"))
+        return plain_block_run32(s, j, stop, fact);
+#endif
 #ifdef __SSE2__
     if (stop >= 16) /* no byte past stop is looked at */
         return fact ? mp_scan16(s, j, stop, fact_special16) : mp_scan16(s, j, stop, text_special16);
