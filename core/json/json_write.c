@@ -3,19 +3,16 @@
  * only; reading JSON is json_scan.c's. No allocation.
  *
  * Most of what it writes is long runs of bytes JSON carries as they are
- * (a memory block is kilobytes of them): on a CPU with AVX2 they are
- * found 64 bytes at a time, with the same rule as json_scan.c's
- * mp_json_plain_run, which finds them elsewhere and ends every run. */
+ * (a memory block is kilobytes of them): on a CPU with AVX2 they are found
+ * 32 bytes at a time (core/scan32.h), by the rule of json_scan.c's
+ * mp_json_plain_run, which finds the rest. */
 #include "json/json_write.h"
 
 #include <string.h>
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define HAVE_AVX2_PATH 1
-#endif
 
 #include "json/json_scan.h"
 #include "json/utf8.h"
+#include "scan32.h"
 
 /* U+FFFD, written for each maximal ill-formed subsequence (the Unicode
  * "substitution of maximal subparts" practice). */
@@ -87,10 +84,10 @@ static size_t escape_step(const unsigned char *s, size_t n, char esc[7], const c
     return mp_utf8_ill_formed_len(s, n);
 }
 
-#ifdef HAVE_AVX2_PATH
+#ifdef MP_SCAN32
 /* The bytes of the 32 at p that end a plain run: below 0x20 or above 0x7F
  * (signed: below 0x20), '"' and '\\', one bit each. */
-__attribute__((target("avx2"))) static inline unsigned special32(const char *p)
+MP_SCAN32_TARGET static inline unsigned special32(const unsigned char *p)
 {
     __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
     __m256i bad = _mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), x);
@@ -99,27 +96,18 @@ __attribute__((target("avx2"))) static inline unsigned special32(const char *p)
     return (unsigned)_mm256_movemask_epi8(bad);
 }
 
-/* mp_json_plain_run(s, len, i) 64 bytes at a time while 64 are left,
- * then by mp_json_plain_run. */
-__attribute__((target("avx2"))) static size_t plain_run_avx2(const char *s, size_t len, size_t i)
+MP_SCAN32_TARGET static size_t plain_run32(const char *s, size_t len, size_t i)
 {
-    for (; len - i >= 64; i += 64) {
-        unsigned lo = special32(s + i), hi = special32(s + i + 32);
-        if ((lo | hi) != 0) {
-            unsigned long long m = lo | (unsigned long long)hi << 32;
-            return i + (size_t)__builtin_ctzll(m);
-        }
-    }
-    return mp_json_plain_run(s, len, i);
+    return mp_scan32((const unsigned char *)s, i, len, special32);
 }
 #endif
 
 /* The end of the plain run from i (mp_json_plain_run). */
 static size_t plain_run(const char *s, size_t len, size_t i)
 {
-#ifdef HAVE_AVX2_PATH
-    if (len - i >= 64 && __builtin_cpu_supports("avx2"))
-        return plain_run_avx2(s, len, i);
+#ifdef MP_SCAN32
+    if (len - i >= 32 && mp_scan32_ok())
+        return plain_run32(s, len, i);
 #endif
     return mp_json_plain_run(s, len, i);
 }

@@ -19,12 +19,9 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define HAVE_AVX2_PATH 1
-#endif
 
 #include "scan16.h"
+#include "scan32.h"
 #include "memory/usermem.h"
 #include "json/utf8.h"
 
@@ -284,11 +281,10 @@ static inline unsigned text_special16(const unsigned char *p)
 }
 #endif
 
-#ifdef HAVE_AVX2_PATH
+#ifdef MP_SCAN32
 /* The bytes of the 32 at p that are not block_plain, one bit each, as
  * block_special16's. */
-__attribute__((target("avx2"))) static inline unsigned block_special32(const unsigned char *p,
-                                                                       bool fact)
+MP_SCAN32_TARGET static inline unsigned block_special32(const unsigned char *p, bool fact)
 {
     __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
     __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), x),
@@ -302,22 +298,21 @@ __attribute__((target("avx2"))) static inline unsigned block_special32(const uns
     return (unsigned)_mm256_movemask_epi8(bad);
 }
 
-/* The first byte of s[j..stop) that is not block_plain, stop when none
- * is, for stop - j >= 32: 32 bytes at a time, the last bytes as the last
- * 32 before stop (the bits below j dropped), so no byte past stop is read. */
-__attribute__((target("avx2"))) static size_t plain_block_run32(const unsigned char *s, size_t j,
-                                                                size_t stop, bool fact)
+MP_SCAN32_TARGET static inline unsigned fact_special32(const unsigned char *p)
 {
-    for (; stop - j >= 32; j += 32) {
-        unsigned m = block_special32(s + j, fact);
-        if (m != 0)
-            return j + (size_t)__builtin_ctz(m);
-    }
-    if (j == stop)
-        return stop;
-    size_t w = stop - 32;
-    unsigned m = block_special32(s + w, fact) & ~((1u << (j - w)) - 1);
-    return m != 0 ? w + (size_t)__builtin_ctz(m) : stop;
+    return block_special32(p, true);
+}
+
+MP_SCAN32_TARGET static inline unsigned text_special32(const unsigned char *p)
+{
+    return block_special32(p, false);
+}
+
+/* plain_block_run's walk for stop - j >= 32 (core/scan32.h). */
+MP_SCAN32_TARGET static size_t plain_block_run32(const unsigned char *s, size_t j, size_t stop,
+                                                 bool fact)
+{
+    return fact ? mp_scan32(s, j, stop, fact_special32) : mp_scan32(s, j, stop, text_special32);
 }
 #endif
 
@@ -328,8 +323,8 @@ __attribute__((target("avx2"))) static size_t plain_block_run32(const unsigned c
 static size_t plain_block_run(const unsigned char *s, size_t n, size_t i, size_t room, bool fact)
 {
     size_t j = i, stop = n - i < room ? n : i + room;
-#ifdef HAVE_AVX2_PATH
-    if (stop - j >= 32 && __builtin_cpu_supports("avx2"))
+#ifdef MP_SCAN32
+    if (stop - j >= 32 && mp_scan32_ok())
         return plain_block_run32(s, j, stop, fact);
 #endif
 #ifdef __SSE2__
