@@ -21,6 +21,7 @@
 #endif
 
 #include "scan16.h"
+#include "scan32.h"
 #include "memory/usermem.h"
 #include "json/utf8.h"
 
@@ -280,12 +281,52 @@ static inline unsigned text_special16(const unsigned char *p)
 }
 #endif
 
+#ifdef MP_SCAN32
+/* The bytes of the 32 at p that are not block_plain, one bit each, as
+ * block_special16's. */
+MP_SCAN32_TARGET static inline unsigned block_special32(const unsigned char *p, bool fact)
+{
+    __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), x),
+                                  _mm256_cmpeq_epi8(x, _mm256_set1_epi8(0x7F)));
+    bad = _mm256_or_si256(bad, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('[')));
+    bad = _mm256_or_si256(bad, _mm256_cmpeq_epi8(x, _mm256_set1_epi8(']')));
+    bad = _mm256_or_si256(bad, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('<')));
+    bad = _mm256_or_si256(bad, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('>')));
+    if (fact)
+        bad = _mm256_or_si256(bad, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('|')));
+    return (unsigned)_mm256_movemask_epi8(bad);
+}
+
+MP_SCAN32_TARGET static inline unsigned fact_special32(const unsigned char *p)
+{
+    return block_special32(p, true);
+}
+
+MP_SCAN32_TARGET static inline unsigned text_special32(const unsigned char *p)
+{
+    return block_special32(p, false);
+}
+
+/* plain_block_run's walk for stop - j >= 32 (core/scan32.h). */
+MP_SCAN32_TARGET static size_t plain_block_run32(const unsigned char *s, size_t j, size_t stop,
+                                                 bool fact)
+{
+    return fact ? mp_scan32(s, j, stop, fact_special32) : mp_scan32(s, j, stop, text_special32);
+}
+#endif
+
 /* End of the run of block_plain bytes from i, at most room of them. Where
- * SSE2 is, 16 bytes at a time up to the room's end (core/scan16.h); else,
- * and for less than 16 bytes, 8 at a time. */
+ * AVX2 is, 32 bytes at a time while 32 are left; where SSE2 is, 16 at a
+ * time up to the room's end (core/scan16.h); else, and for less than 16
+ * bytes, 8 at a time. */
 static size_t plain_block_run(const unsigned char *s, size_t n, size_t i, size_t room, bool fact)
 {
     size_t j = i, stop = n - i < room ? n : i + room;
+#ifdef MP_SCAN32
+    if (stop - j >= 32 && mp_scan32_ok())
+        return plain_block_run32(s, j, stop, fact);
+#endif
 #ifdef __SSE2__
     if (stop >= 16) /* no byte past stop is looked at */
         return fact ? mp_scan16(s, j, stop, fact_special16) : mp_scan16(s, j, stop, text_special16);
@@ -662,9 +703,11 @@ int64_t mp_memblock_past_day(const struct mp_mem_message *m)
  * range. */
 static void put_past_frame(struct text *t, const struct mp_mem_message *m, bool first, bool day)
 {
-    bool user = m->role == MP_ROLE_USER;
-    put_ascii(t, first ? PAST_HEAD : FACT_SEP, first ? SLEN(PAST_HEAD) : SLEN(FACT_SEP));
-    put_ascii(t, "(", 1);
+    /* each piece of a length known here: copied without a call */
+    if (first)
+        put_ascii(t, PAST_HEAD "(", SLEN(PAST_HEAD "("));
+    else
+        put_ascii(t, FACT_SEP "(", SLEN(FACT_SEP "("));
     if (day) {
         if (has_day(m->at_ms))
             put_day(t, m->at_ms);
@@ -672,7 +715,10 @@ static void put_past_frame(struct text *t, const struct mp_mem_message *m, bool 
             put_ascii(t, "no date", SLEN("no date"));
         put_ascii(t, ", ", 2);
     }
-    put_ascii(t, user ? "user) " : "assistant) ", user ? SLEN("user) ") : SLEN("assistant) "));
+    if (m->role == MP_ROLE_USER)
+        put_ascii(t, "user) ", SLEN("user) "));
+    else
+        put_ascii(t, "assistant) ", SLEN("assistant) "));
 }
 
 /* Appends the frame and the text of past message m: "(YYYY-MM-DD, role)
@@ -696,13 +742,22 @@ size_t mp_memblock_past_text(const struct mp_mem_message *m, char *out, uint64_t
     return t.len; /* within the cap: it is the bound of what the cut rule keeps */
 }
 
+/* What put_past_frame writes, summed from its fixed lengths (the fill
+ * measures each buffered turn it offers with it; test_memblock checks
+ * that both ways agree). */
+static size_t past_frame_bytes(const struct mp_mem_message *m, bool first, bool day)
+{
+    size_t n = (first ? SLEN(PAST_HEAD) : SLEN(FACT_SEP)) + SLEN("(");
+    if (day)
+        n += (has_day(m->at_ms) ? DAY_LEN : SLEN("no date")) + SLEN(", ");
+    return n + (m->role == MP_ROLE_USER ? SLEN("user) ") : SLEN("assistant) "));
+}
+
 size_t mp_memblock_past_bytes_ahead(const struct mp_mem_message *m, bool first, bool day,
                                     size_t len, size_t room)
 {
-    struct text measure = {.cap = room};
-    put_past_frame(&measure, m, first, day);
-    put_known(&measure, "", len, 0); /* no buffer: only counted */
-    return measure.full ? 0 : measure.len;
+    size_t n = past_frame_bytes(m, first, day);
+    return len <= room && n <= room - len ? n + len : 0;
 }
 
 size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, bool day, size_t room)

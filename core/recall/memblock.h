@@ -206,6 +206,15 @@ struct mp_memblock_ahead {
  * over its stored text, not one for each. */
 size_t mp_memblock_past_text(const struct mp_mem_message *m, char *out, uint64_t *saved);
 
+/* The most bytes mp_memblock_past_text writes for m: the cap, or three
+ * for each stored byte when that is less (sanitizing makes no character
+ * more than three times longer). */
+static inline size_t mp_memblock_past_text_bound(const struct mp_mem_message *m)
+{
+    return m->content_len < MP_MEMBLOCK_PAST_TEXT_MAX / 3 ? 3 * m->content_len
+                                                          : MP_MEMBLOCK_PAST_TEXT_MAX;
+}
+
 /* mp_memblock_past_bytes() of m whose text written ahead is len bytes
  * long. What it saves is that of the text (the framing saves nothing). */
 size_t mp_memblock_past_bytes_ahead(const struct mp_mem_message *m, bool first, bool day,

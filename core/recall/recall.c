@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "recall/memblock.h"
 #include "recall/recall_fill.h"
 #include "status.h"
 
@@ -150,9 +151,15 @@ void mp_recall_plan_cleanup(struct mp_recall_plan *plan)
 {
     for (size_t i = 0; i < plan->npast; i++) {
         const struct mp_mem_message *m = plan->past[i];
-        if (m->content != (const char *)(m + 1)) /* not held in m's allocation (recall_fill.c) */
-            free(m->content);
+        if (plan->past_ahead[i].text != NULL)
+            continue; /* a buffered turn: um's */
+        free(m->content);
         free((void *)m);
+    }
+    while (plan->texts != NULL) {
+        struct mp_recall_texts *c = plan->texts;
+        plan->texts = c->next;
+        free(c);
     }
     free(plan->facts);
     free(plan->past);

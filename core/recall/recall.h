@@ -222,7 +222,9 @@ struct mp_recall_params {
 /* Whether message m (a buffered or an archived one, borrowed for the
  * call) is already there for the request, so that it is not injected: the
  * request holds it, or it is a turn of the request's own conversation,
- * or it is in the conversation's head (core/wire/inject.c decides). */
+ * or it is in the conversation's head (core/wire/inject.c decides). Its
+ * answer for a message does not change during a strategy's call (recall
+ * asks once a message it offers again). */
 typedef bool (*mp_recall_seen_fn)(void *ctx, const struct mp_mem_message *m);
 
 /* The request, as far as recall needs it. Strings are borrowed for the
@@ -289,10 +291,16 @@ struct mp_recall_pick {
     bool cut;   /* len < content_len: the ellipsis follows */
 };
 
+/* Chunks of the texts a plan's buffered turns were written ahead into
+ * (recall_fill.c), the newest first. */
+struct mp_recall_texts;
+
 /* What was chosen. The arrays are the plan's own (valid until
  * mp_recall_plan_cleanup()); facts point into um or, when a source gave
  * them, into the source (borrowed: valid while they are); past points at
- * the plan's own copies. */
+ * the plan's own copies of archived messages and, for the buffered turns
+ * in the notes (those with a text written ahead), into um->messages
+ * (borrowed, like the facts). */
 struct mp_recall_plan {
     const struct mp_mem_entity **facts; /* the profile line, in order */
     size_t nfacts;
@@ -300,10 +308,12 @@ struct mp_recall_plan {
     bool summary_cut;   /* summary_len < text_len: the summary was cut to fit */
     const struct mp_mem_message **past; /* the past line, oldest first */
     size_t npast;
-    /* parallel to past, or NULL: each one's text written ahead by the fill
-       (its bytes in the copy's allocation), or none (text NULL) */
+    /* parallel to past (NULL when past is): each one's text written ahead
+       by the fill (a buffered turn's, in texts), or none (text NULL: the
+       plan's own copy of an archived message) */
     struct mp_memblock_ahead *past_ahead;
-    struct mp_recall_pick *picks; /* buffered messages, newest first */
+    struct mp_recall_texts *texts; /* the plan's own */
+    struct mp_recall_pick *picks;  /* buffered messages, newest first */
     size_t npicks;
     bool message_cut;     /* the oldest picked message was cut to fit */
     size_t ndeduplicated; /* buffered messages skipped because the request has them (of those

@@ -38,7 +38,7 @@ int mp_recall_fill_init(struct mp_recall_fill *f, const struct mp_usermem *um,
         return MP_NOTFOUND;
     f->buffer_next = um->nmessages;
     f->plan.block_len = MP_MEMBLOCK_INTRO_LEN;
-    if ((p->sections & MP_RECALL_BUFFER) && um->nmessages > 0) {
+    if ((p->sections & MP_RECALL_BUFFER) && !p->buffer_in_notes && um->nmessages > 0) {
         f->plan.picks = malloc(um->nmessages * sizeof(*f->plan.picks));
         if (f->plan.picks == NULL)
             return MP_ENOMEM;
@@ -237,9 +237,10 @@ static int grow_past(struct mp_recall_fill *f)
     return MP_OK;
 }
 
-/* Appends c (allocated; the plan then owns it and its content), its text
- * written ahead or not (ahead), to the past line as measured: bytes that
- * save saved, with its day already there or not (had). 1 (taken) or
+/* Appends c to the past line as measured: bytes that save saved, with
+ * its day already there or not (had); c is the plan's (allocated, its
+ * content too) when ahead holds no text, else a buffered turn's message
+ * of um, its text written ahead in the plan's texts. 1 (taken) or
  * MP_ENOMEM (the caller still owns c). */
 static int append_copy(struct mp_recall_fill *f, const struct mp_mem_message *c,
                        struct mp_memblock_ahead ahead, bool had, size_t bytes, uint64_t saved)
@@ -284,10 +285,16 @@ static bool past_before(const struct mp_mem_message *a, const struct mp_mem_mess
     return a->at_ms != b->at_ms ? a->at_ms < b->at_ms : a->seq < b->seq;
 }
 
+/* A past message with its text written ahead, as qsort moves them. */
+struct past_item {
+    const struct mp_mem_message *m;
+    struct mp_memblock_ahead ahead;
+};
+
 static int past_cmp(const void *pa, const void *pb)
 {
-    const struct mp_mem_message *a = *(const struct mp_mem_message *const *)pa;
-    const struct mp_mem_message *b = *(const struct mp_mem_message *const *)pb;
+    const struct mp_mem_message *a = ((const struct past_item *)pa)->m;
+    const struct mp_mem_message *b = ((const struct past_item *)pb)->m;
     return past_before(a, b) ? -1 : past_before(b, a);
 }
 
@@ -341,14 +348,18 @@ bool mp_recall_fill_in_past(const struct mp_recall_fill *f, uint64_t seq)
     return false;
 }
 
-/* Whether buffered message m is passed over: 1 it may not go in (no
- * text, or pii), 2 it is there already (the request holds it, or the
- * past line does: counted as deduplicated by the caller), 0 neither. */
-static int buffer_skip(const struct mp_recall_fill *f, const struct mp_mem_message *m)
+/* Whether buffered message m, um->messages[idx], is passed over: 1 it
+ * may not go in (no text, or pii), 2 it is there already (the request
+ * holds it, or the past line does: counted as deduplicated by the
+ * caller), 0 neither. The messages of the turn that did not fit were not
+ * in the request (the memo): only the past line may hold them since. */
+static int buffer_skip(const struct mp_recall_fill *f, const struct mp_mem_message *m, size_t idx)
 {
+    const struct mp_recall_turn_memo *mo = &f->memo;
     if (m->content == NULL || m->content_len == 0 || (m->pii && !f->p->inject_pii))
         return 1;
-    return mp_recall_fill_seen(f, m) || mp_recall_fill_in_past(f, m->seq) ? 2 : 0;
+    bool memo = mo->n > 0 && idx >= mo->j && idx <= mo->i;
+    return (!memo && mp_recall_fill_seen(f, m)) || mp_recall_fill_in_past(f, m->seq) ? 2 : 0;
 }
 
 /* ---- buffered turns in the notes ---- */
@@ -365,56 +376,77 @@ static size_t notes_room(const struct mp_recall_fill *f)
     return left < room ? (size_t)left : room;
 }
 
-/* A copy of buffered message m for the past line in one allocation, its
- * content right after it (mp_recall_plan_cleanup() frees such a content
- * with its message), then its text written ahead, text[0..len), which
- * *ahead then points to; NULL when out of memory. */
-static struct mp_mem_message *copy_inline(const struct mp_mem_message *m, const char *text,
-                                          size_t len, struct mp_memblock_ahead *ahead)
+#define TEXTS_FIRST 4064  /* bytes of the first chunk of texts: the turns of most blocks */
+#define TEXTS_MOST  16384 /* a chunk grows no larger: each one is twice the one before */
+
+/* Where a turn's texts, need bytes at most, are written ahead: the end of
+ * the plan's texts, with room for them; NULL when out of memory. A turn
+ * that does not fit leaves its texts there, not taken, for its next
+ * offer. */
+static char *texts_end(struct mp_recall_plan *pl, size_t need)
 {
-    struct mp_mem_message *c = malloc(sizeof(*c) + m->content_len + len);
-    if (c == NULL)
-        return NULL;
-    *c = *m;
-    c->content = (char *)(c + 1);
-    memcpy(c->content, m->content, m->content_len);
-    memcpy(c->content + m->content_len, text, len);
-    *ahead = (struct mp_memblock_ahead){c->content + m->content_len, len};
-    return c;
+    struct mp_recall_texts *c = pl->texts;
+    if (c == NULL || c->cap - c->len < need) {
+        size_t cap = c == NULL ? TEXTS_FIRST : c->cap < TEXTS_MOST ? 2 * c->cap : TEXTS_MOST;
+        cap = cap < need ? need : cap;
+        c = malloc(sizeof(*c) + cap);
+        if (c == NULL)
+            return NULL;
+        *c = (struct mp_recall_texts){pl->texts, 0, cap};
+        pl->texts = c;
+    }
+    return c->bytes + c->len;
+}
+
+/* The length of the text k of the turn um->messages[j..i] written ahead
+ * at at (after the turn's text before it): from the memo when that turn's
+ * was written already (the same turn, offered again), else written now. */
+static size_t turn_text(struct mp_recall_fill *f, size_t j, size_t i, char *at, size_t k)
+{
+    struct mp_recall_turn_memo *mo = &f->memo;
+    if (mo->n == 0 || mo->j != j || mo->i != i)
+        *mo = (struct mp_recall_turn_memo){.j = j, .i = i};
+    if (k >= mo->n) {
+        char *w = at + (k == 1 ? mo->len[0] : 0);
+        mo->len[k] = mp_memblock_past_text(&f->um->messages[j + k], w, &mo->saved[k]);
+        mo->n = k + 1;
+    }
+    return mo->len[k];
 }
 
 /* The turn um->messages[j..i] (one message, or a user message and its
  * reply) into the past line when all of it fits notes_room: 1 taken, 0
  * not (nothing taken), MP_ENOMEM. Measured as the line will be written,
  * whichever order the line sorts them in: one header, one separator per
- * other message, each day once; each text written ahead as it is
- * measured, so that the block copies it. */
+ * other message, each day once; each text written ahead (turn_text), so
+ * that the block copies it. The line borrows the messages from um. */
 static int take_turn(struct mp_recall_fill *f, size_t j, size_t i)
 {
     const struct mp_mem_message *msgs = f->um->messages;
-    size_t room = notes_room(f), bytes[2] = {0, 0}, len[2];
-    uint64_t saved[2] = {0, 0};
+    const struct mp_recall_turn_memo *mo = &f->memo;
+    size_t room = notes_room(f), bytes[2] = {0, 0};
     bool had[2];
-    char text[2][MP_MEMBLOCK_PAST_TEXT_MAX];
+    size_t need = mp_memblock_past_text_bound(&msgs[j]);
+    char *at = texts_end(&f->plan, need + (i > j ? mp_memblock_past_text_bound(&msgs[i]) : 0));
+    if (at == NULL)
+        return MP_ENOMEM;
     int64_t day0 = mp_memblock_past_day(&msgs[j]);
     for (size_t k = 0; k <= i - j; k++) {
-        int64_t day = mp_memblock_past_day(&msgs[j + k]);
+        int64_t day = k == 0 ? day0 : mp_memblock_past_day(&msgs[j + k]);
         had[k] = mp_dayset_has(&f->past_days, day) || (k == 1 && day == day0);
-        len[k] = mp_memblock_past_text(&msgs[j + k], text[k], &saved[k]);
         bytes[k] = mp_memblock_past_bytes_ahead(&msgs[j + k], f->plan.npast == 0 && k == 0, !had[k],
-                                                len[k], room - bytes[0]);
+                                                turn_text(f, j, i, at, k), room - bytes[0]);
         if (bytes[k] == 0)
             return 0;
     }
     for (size_t k = 0; k <= i - j; k++) {
-        struct mp_memblock_ahead ahead;
-        struct mp_mem_message *c = copy_inline(&msgs[j + k], text[k], len[k], &ahead);
-        if (c == NULL || append_copy(f, c, ahead, had[k], bytes[k], saved[k]) != 1) {
-            free(c);
+        struct mp_memblock_ahead ahead = {at + (k == 1 ? mo->len[0] : 0), mo->len[k]};
+        if (append_copy(f, &msgs[j + k], ahead, had[k], bytes[k], mo->saved[k]) != 1)
             return MP_ENOMEM;
-        }
         f->buffer_bytes += bytes[k];
     }
+    f->plan.texts->len += mo->len[0] + (i > j ? mo->len[1] : 0);
+    f->memo.n = 0;
     return 1;
 }
 
@@ -435,11 +467,11 @@ static int notes_messages(struct mp_recall_fill *f)
     const struct mp_mem_message *msgs = f->um->messages;
     for (; f->buffer_next > 0; f->buffer_next--) {
         size_t i = f->buffer_next - 1, j = i;
-        int skip = buffer_skip(f, &msgs[i]);
+        int skip = buffer_skip(f, &msgs[i], i);
         f->plan.ndeduplicated += skip == 2;
         if (skip != 0)
             continue;
-        if (i > 0 && one_turn(&msgs[i - 1], &msgs[i]) && buffer_skip(f, &msgs[i - 1]) == 0)
+        if (i > 0 && one_turn(&msgs[i - 1], &msgs[i]) && buffer_skip(f, &msgs[i - 1], i - 1) == 0)
             j = i - 1;
         int rc = take_turn(f, j, i);
         if (rc <= 0)
@@ -466,7 +498,7 @@ int mp_recall_fill_messages(struct mp_recall_fill *f)
         size_t i = f->buffer_next - 1;
         const struct mp_mem_message *m = &f->um->messages[i];
         struct mp_recall_pick *pk = &pl->picks[pl->npicks];
-        int skip = buffer_skip(f, m);
+        int skip = buffer_skip(f, m, i);
         pl->ndeduplicated += skip == 2;
         if (skip != 0)
             continue;
@@ -528,10 +560,22 @@ static void facts_by_day_few(struct mp_recall_plan *pl)
 
 /* The past line in its order, in place, with the texts written ahead (a
  * few messages: qsort's calls through a pointer cost more than the
- * moves). */
+ * moves). A line taken newest first (the buffered turns, as the fill
+ * walks them) is turned around whole. */
 static void past_sort_few(struct mp_recall_plan *pl)
 {
-    for (size_t i = 1; i < pl->npast; i++) {
+    size_t n = pl->npast, down = 1;
+    while (down < n && past_before(pl->past[down], pl->past[down - 1]))
+        down++;
+    for (size_t i = 0; down == n && i < n / 2; i++) {
+        const struct mp_mem_message *m = pl->past[i];
+        struct mp_memblock_ahead w = pl->past_ahead[i];
+        pl->past[i] = pl->past[n - 1 - i];
+        pl->past_ahead[i] = pl->past_ahead[n - 1 - i];
+        pl->past[n - 1 - i] = m;
+        pl->past_ahead[n - 1 - i] = w;
+    }
+    for (size_t i = down == n ? n : 1; i < n; i++) {
         const struct mp_mem_message *m = pl->past[i];
         struct mp_memblock_ahead w = pl->past_ahead[i];
         size_t j = i;
@@ -542,6 +586,29 @@ static void past_sort_few(struct mp_recall_plan *pl)
         pl->past[j] = m;
         pl->past_ahead[j] = w;
     }
+}
+
+/* The past line in its order (many messages), each with its text
+ * written ahead, which also says whose the message is
+ * (mp_recall_plan_cleanup). MP_OK, MP_ENOMEM. */
+static int past_sort(struct mp_recall_plan *pl)
+{
+    if (pl->npast <= INSERTION_MAX) {
+        past_sort_few(pl);
+        return MP_OK;
+    }
+    struct past_item *t = malloc(pl->npast * sizeof(*t));
+    if (t == NULL)
+        return MP_ENOMEM;
+    for (size_t i = 0; i < pl->npast; i++)
+        t[i] = (struct past_item){pl->past[i], pl->past_ahead[i]};
+    qsort(t, pl->npast, sizeof(*t), past_cmp);
+    for (size_t i = 0; i < pl->npast; i++) {
+        pl->past[i] = t[i].m;
+        pl->past_ahead[i] = t[i].ahead;
+    }
+    free(t);
+    return MP_OK;
 }
 
 /* The profile line day by day, oldest first, the facts of a day in the
@@ -581,14 +648,7 @@ int mp_recall_fill_finish(struct mp_recall_fill *f, struct mp_recall_plan *plan)
         mp_recall_plan_cleanup(pl);
         return MP_NOTFOUND;
     }
-    if (pl->npast > INSERTION_MAX) { /* the texts written ahead are let go: rendered anew */
-        free(pl->past_ahead);
-        pl->past_ahead = NULL;
-        qsort(pl->past, pl->npast, sizeof(*pl->past), past_cmp);
-    } else {
-        past_sort_few(pl);
-    }
-    if (!f->facts_by_day && facts_by_day(pl) != MP_OK) {
+    if (past_sort(pl) != MP_OK || (!f->facts_by_day && facts_by_day(pl) != MP_OK)) {
         mp_recall_plan_cleanup(pl);
         return MP_ENOMEM;
     }

@@ -34,6 +34,25 @@ enum mp_recall_line { MP_RECALL_LINE_PROFILE, MP_RECALL_LINE_PAST, MP_RECALL_LIN
  * nothing of the fill. */
 typedef bool (*mp_recall_skip_fn)(void *arg, const struct mp_mem_entity *e);
 
+/* A chunk of the texts buffered turns are written ahead into (the plan's
+ * texts; mp_recall_plan_cleanup() frees them). */
+struct mp_recall_texts {
+    struct mp_recall_texts *next; /* the chunk before */
+    size_t len, cap;              /* bytes[0..len) hold texts taken */
+    char bytes[];
+};
+
+/* The buffered turn that did not fit (the fill offers it again with more
+ * room): its texts, written ahead at the end of the plan's texts, and
+ * whether its messages are there already (they were not), kept so that
+ * the next offer measures nothing again. n 0: none. */
+struct mp_recall_turn_memo {
+    size_t j, i;       /* the turn: um->messages[j..i] */
+    size_t n;          /* its first n texts are written */
+    size_t len[2];     /* their lengths */
+    uint64_t saved[2]; /* what they save */
+};
+
 /* A plan being filled. The strategy sets the caps; the rest is the fill's. */
 struct mp_recall_fill {
     const struct mp_usermem *um; /* borrowed */
@@ -52,6 +71,7 @@ struct mp_recall_fill {
     bool facts_by_day;                     /* plan.facts is day by day as taken */
     size_t ranked_max;   /* facts the ranked walks may take, together (SIZE_MAX: no cap) */
     size_t ranked_taken; /* facts they took */
+    struct mp_recall_turn_memo memo;
     struct mp_recall_plan plan;
 };
 

@@ -59,12 +59,19 @@ struct mp_there {
     const struct mp_usermem *buffer_there;                 /* rule 2's buffer; NULL: rule 2 off */
     char again[MP_THERE_AGAIN_MAX][MP_REQUEST_ID_MAX + 1]; /* rule 3's turns */
     size_t nagain;
+    /* The lengths that may match, one bit each (length % 64): of the
+       head's past messages (for lens_head, the head they were read from)
+       and of the request's user and assistant texts (own words too), so
+       that a text no length matches is not hashed or compared. */
+    const struct mp_inject_head *lens_head;
+    uint64_t head_lens;
+    uint64_t request_lens[2]; /* [0] user, [1] assistant */
 };
 
 /* Sets t for the request body (req: its scan by w) of a user whose
  * buffer is um, in the conversation own_conv (0: none; a chain's first
- * link is looked for in um). head NULL: none (set t->head later, once
- * the head is known). */
+ * link is looked for in um). head NULL: none (t->head set later is read,
+ * only more slowly). */
 void mp_there_init(struct mp_there *t, const struct mp_wire *w, const char *body,
                    const struct mp_chatreq *req, const struct mp_usermem *um, uint64_t own_conv,
                    const struct mp_inject_head *head);
@@ -73,7 +80,8 @@ void mp_there_init(struct mp_there *t, const struct mp_wire *w, const char *body
  * eligible. */
 const char *mp_there_why(const struct mp_there *t, const struct mp_mem_message *m);
 
-/* recall's mp_recall_seen_fn over ctx, a struct mp_there. */
+/* recall's mp_recall_seen_fn over ctx, a struct mp_there: whether
+ * mp_there_why() has a reason, each text hashed at most once. */
 bool mp_there_seen(void *ctx, const struct mp_mem_message *m);
 
 /* Rule 5 alone: whether the request holds a message of this role and

@@ -1,8 +1,10 @@
 /* Tests for core/json/json_write.c: the exact bytes of JSON string escaping. */
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json/json_write.h"
+#include "json_write_ref.h"
 
 Suite *mp_test_suite(void);
 
@@ -78,12 +80,53 @@ START_TEST(test_json_escape_empty)
 }
 END_TEST
 
+/* The escaper writes what the former one wrote (json_write_ref.c), byte
+ * for byte, for random texts of every length up to a few runs of 64
+ * bytes: long plain runs with each kind of byte that ends one (controls,
+ * '"', '\\', DEL, valid and ill-formed UTF-8) at every offset, and caps
+ * from too small to enough. */
+START_TEST(test_json_escape_as_the_former_one)
+{
+    static const char *const pieces[] = {"plain words and more plain words, ",
+                                         "x",
+                                         "\"",
+                                         "\\",
+                                         "\n",
+                                         "\x01",
+                                         "\x7f",
+                                         "\xc3\xa9",
+                                         "\xe2\x80\xa6",
+                                         "\xf0\x9f\x98\x80",
+                                         "\xff",
+                                         "\xc3",
+                                         "\xed\xa0\x80",
+                                         "                                                  "};
+    char text[600], a[6 * 600], b[6 * 600];
+    unsigned seed = 73;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 0, want = (size_t)(rand_r(&seed) % 520);
+        while (n < want) {
+            const char *p = pieces[rand_r(&seed) % (sizeof(pieces) / sizeof(pieces[0]))];
+            size_t k = strlen(p);
+            memcpy(text + n, p, k);
+            n += k;
+        }
+        size_t cap = round % 5 == 0 ? (size_t)(rand_r(&seed) % (2 * n + 1)) : sizeof(a);
+        size_t na = mp_json_escape(a, cap, text, n), nb = mp_json_escape_ref(b, cap, text, n);
+        ck_assert_uint_eq(na, nb);
+        if (na != (size_t)-1)
+            ck_assert_mem_eq(a, b, na);
+    }
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("json_write");
     TCase *esc = tcase_create("escape");
 
     tcase_add_test(esc, test_json_escape_keeps_valid_multibyte);
+    tcase_add_test(esc, test_json_escape_as_the_former_one);
     tcase_add_test(esc, test_json_escape_nul_and_controls);
     tcase_add_test(esc, test_json_escape_named_escapes);
     tcase_add_test(esc, test_json_escape_replaces_overlong_and_surrogates);

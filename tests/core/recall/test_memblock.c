@@ -754,21 +754,36 @@ END_TEST
 
 START_TEST(test_memblock_sanitizes_a_special_at_any_place_of_any_length)
 {
-    /* A '[' at every place of texts of every length up to 48 (plain bytes
-     * are looked at 16 at a time, and a text's last bytes as its last 16):
-     * it always becomes '(' and nothing else changes. */
-    char text[48], want[48];
-    for (size_t len = 1; len <= sizeof(text); len++) {
-        for (size_t at = 0; at < len; at++) {
-            memset(text, 'a', len);
-            text[at] = '[';
-            memcpy(want, text, len);
-            want[at] = '(';
-            size_t slen;
-            char *s = sanitized(text, len, &slen);
-            ck_assert_uint_eq(slen, len);
-            ck_assert_msg(memcmp(s, want, len) == 0, "len %zu, '[' at %zu", len, at);
-            free(s);
+    /* Each byte the block changes, at every place of texts of every length
+     * up to 140 (plain bytes are looked at 32 or 16 at a time, and a text's
+     * last bytes as its last 32 or 16), in a summary and in a past
+     * message (whose rules also change '|'): it always becomes what it
+     * should and nothing else changes. */
+    static const char specials[] = "[]<>|\x01\x7f";
+    static const char *const becomes[] = {"(", ")", "\xE2\x80\xB9", "\xE2\x80\xBA", "/", " ", " "};
+    char text[140], want[142], ahead[MP_MEMBLOCK_PAST_TEXT_MAX];
+    for (size_t c = 0; c < sizeof(specials) - 1; c++) {
+        size_t k = strlen(becomes[c]);
+        for (size_t len = 1; len <= sizeof(text); len++) {
+            for (size_t at = 0; at < len; at++) {
+                memset(text, 'a', len);
+                text[at] = specials[c];
+                memcpy(want, text, at);
+                memcpy(want + at, becomes[c], k);
+                memcpy(want + at + k, text + at + 1, len - at - 1);
+                size_t slen, n = len - 1 + k;
+                char *s = sanitized(text, len, &slen);
+                bool bar = specials[c] == '|'; /* a summary keeps it */
+                ck_assert_uint_eq(slen, bar ? len : n);
+                ck_assert_msg(memcmp(s, bar ? text : want, slen) == 0, "len %zu, %zu at %zu", len,
+                              c, at);
+                free(s);
+                uint64_t saved;
+                struct mp_mem_message m = {
+                    .role = MP_ROLE_USER, .content = text, .content_len = len};
+                ck_assert_uint_eq(mp_memblock_past_text(&m, ahead, &saved), n);
+                ck_assert_msg(memcmp(ahead, want, n) == 0, "past, len %zu, %zu at %zu", len, c, at);
+            }
         }
     }
 }
@@ -953,7 +968,7 @@ START_TEST(test_memblock_past_text_written_ahead_is_what_the_block_writes)
         m.content_len = n;
         uint64_t saved = 0, want_saved = 0;
         size_t len = mp_memblock_past_text(&m, ahead, &saved);
-        ck_assert_uint_le(len, MP_MEMBLOCK_PAST_TEXT_MAX);
+        ck_assert_uint_le(len, mp_memblock_past_text_bound(&m));
         bool first = round % 4 == 0, day = round % 5 != 0;
         size_t whole = mp_memblock_past_measure(&m, first, day, SIZE_MAX, &want_saved);
         ck_assert_uint_eq(mp_memblock_past_bytes_ahead(&m, first, day, len, SIZE_MAX), whole);

@@ -13,6 +13,7 @@
 #include "mem_fixture.h"
 #include "recall/memblock.h"
 #include "recall/recall.h"
+#include "recall/recall_fill.h"
 #include "recall_source.h"
 #include "status.h"
 #include "memory/usermem.h"
@@ -756,6 +757,141 @@ START_TEST(test_recall_question_tail_starts_at_a_word_of_its_script)
 }
 END_TEST
 
+/* ---- buffered turns in the notes, offered again ---- */
+
+static unsigned notes_asked[FX_MAX_MESSAGES]; /* seen calls per message, by seq */
+
+static bool count_seen(void *ctx, const struct mp_mem_message *m)
+{
+    (void)ctx;
+    notes_asked[m->seq]++;
+    return false;
+}
+
+/* Six buffered messages, three turns (a user message and its reply), each
+ * turn a day apart and of its own length, with bytes the block sanitizes
+ * ('<', '[', a control, ill-formed UTF-8) and Cyrillic letters. */
+static void notes_turns(void)
+{
+    static const char *const texts[] = {
+        "Где мой <паспорт>? [drawer]",
+        "In the [top] drawer\x01 of the <desk>.",
+        "plain words only, nothing special",
+        "\xff\xfe broken bytes then words",
+        "short",
+        "a reply that is a little longer than the question before it"};
+    for (size_t k = 0; k < 6; k++) {
+        fx_message(k % 2 == 0 ? MP_ROLE_USER : MP_ROLE_ASSISTANT, texts[k]);
+        fx_mems[k].seq = k + 1;
+        fx_mems[k].at_ms = MAY1 + (int64_t)(k / 2) * DAY;
+        snprintf(fx_mems[k].request_id, sizeof(fx_mems[k].request_id), "r-%zu", k / 2);
+    }
+}
+
+/* A notes fill of fx_um: the buffer's cap at first, then at last (the
+ * second call offered again what the first left), into *out. */
+static int notes_fill(uint32_t first, uint32_t last, const struct mp_recall_request *rq,
+                      struct mp_recall_plan *out)
+{
+    struct mp_recall_params p = {
+        .sections = MP_RECALL_BUFFER, .budget_tokens = 100000, .buffer_in_notes = true};
+    struct mp_recall_fill f;
+    ck_assert_int_eq(mp_recall_fill_init(&f, &fx_um, &p, rq), MP_OK);
+    f.buffer_cap = first;
+    ck_assert_int_eq(mp_recall_fill_messages(&f), MP_OK);
+    f.buffer_cap = last;
+    ck_assert_int_eq(mp_recall_fill_messages(&f), MP_OK);
+    return mp_recall_fill_finish(&f, out);
+}
+
+/* A turn that did not fit is offered again with more room: the fill ends
+ * as one with the larger room from the start would have (the same
+ * messages, texts written ahead and block), each message asked once
+ * whether it is there already, the line borrowing um's messages. Every
+ * first room from nothing to all, so that a turn stops at its user
+ * message and at its reply. */
+START_TEST(test_recall_notes_turn_offered_again_as_with_more_room)
+{
+    struct mp_recall_request rq = {.seen = count_seen};
+    notes_turns();
+    uint32_t all = 0;
+    for (size_t k = 0; k < 6; k++)
+        all += mp_memblock_estimate_tokens(
+            mp_memblock_past_bytes(&fx_mems[k], k == 5, true, SIZE_MAX));
+    for (uint32_t first = 0; first <= all; first++) {
+        struct mp_recall_plan once;
+        memset(notes_asked, 0, sizeof(notes_asked));
+        ck_assert_int_eq(notes_fill(all, all, &rq, &once), MP_OK);
+        memset(notes_asked, 0, sizeof(notes_asked));
+        mp_recall_plan_cleanup(&plan);
+        ck_assert_int_eq(notes_fill(first, all, &rq, &plan), MP_OK);
+        for (size_t k = 1; k <= 6; k++)
+            ck_assert_uint_eq(notes_asked[k], 1);
+        ck_assert_uint_eq(plan.npast, 6);
+        ck_assert_uint_eq(plan.npast, once.npast);
+        ck_assert_uint_eq(plan.block_len, once.block_len);
+        ck_assert_uint_eq(plan.block_saved, once.block_saved);
+        ck_assert_uint_eq(plan.tokens, once.tokens);
+        for (size_t i = 0; i < plan.npast; i++) {
+            ck_assert_ptr_eq(plan.past[i], &fx_mems[i]); /* um's, oldest first */
+            ck_assert_ptr_eq(once.past[i], &fx_mems[i]);
+            ck_assert_uint_eq(plan.past_ahead[i].len, once.past_ahead[i].len);
+            ck_assert_mem_eq(plan.past_ahead[i].text, once.past_ahead[i].text,
+                             once.past_ahead[i].len);
+        }
+        char *a = block_of_plan(), *b = fs_render(&once, &fx_um.summary);
+        ck_assert_str_eq(a, b);
+        free(a);
+        free(b);
+        mp_recall_plan_cleanup(&once);
+    }
+}
+END_TEST
+
+/* A past line of more messages than are sorted in place (qsort) keeps
+ * each buffered turn's text written ahead beside it, and the plan frees
+ * its own copy of an archived message, never um's messages. */
+START_TEST(test_recall_notes_many_turns_sorted_with_their_texts)
+{
+    enum { N = 100 };
+    static struct mp_mem_message msgs[N];
+    char texts[N][40];
+    struct mp_usermem um = fx_um;
+    struct mp_recall_params p = {
+        .sections = MP_RECALL_BUFFER, .budget_tokens = 100000, .buffer_in_notes = true};
+    struct mp_recall_fill f;
+    for (size_t k = 0; k < N; k++) {
+        size_t n = (size_t)snprintf(texts[k], sizeof(texts[k]), "message <%zu> of [many]", k);
+        msgs[k] = (struct mp_mem_message){.role = k % 3 ? MP_ROLE_USER : MP_ROLE_ASSISTANT,
+                                          .content = texts[k],
+                                          .content_len = n,
+                                          .seq = 1000 + k,
+                                          .at_ms = MAY1 + (int64_t)((k * 37) % N) * DAY / 4};
+    }
+    um.messages = msgs;
+    um.nmessages = N;
+    ck_assert_int_eq(mp_recall_fill_init(&f, &um, &p, NULL), MP_OK);
+    struct mp_mem_message *archived = malloc(sizeof(*archived));
+    ck_assert_ptr_nonnull(archived);
+    *archived = (struct mp_mem_message){.role = MP_ROLE_USER, .seq = 7, .at_ms = MAY1};
+    archived->content = fx_dup("an archived message", strlen("an archived message"));
+    archived->content_len = strlen(archived->content);
+    ck_assert_int_eq(mp_recall_fill_past(&f, archived), 1); /* the plan owns it now */
+    free(archived);                                         /* the struct, not its fields */
+    ck_assert_int_eq(mp_recall_fill_messages(&f), MP_OK);
+    ck_assert_int_eq(mp_recall_fill_finish(&f, &plan), MP_OK);
+    ck_assert_uint_eq(plan.npast, N + 1);
+    for (size_t i = 0; i < plan.npast; i++) {
+        const struct mp_mem_message *m = plan.past[i];
+        ck_assert(i == 0 || plan.past[i - 1]->at_ms < m->at_ms ||
+                  (plan.past[i - 1]->at_ms == m->at_ms && plan.past[i - 1]->seq < m->seq));
+        ck_assert((m->seq == 7) == (plan.past_ahead[i].text == NULL));
+        ck_assert(m->seq == 7 || m == &msgs[m->seq - 1000]);
+    }
+    free(block_of_plan()); /* each text written ahead is what rendering writes */
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("recall");
@@ -801,6 +937,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(o, test_recall_recent_source_error_passed_on);
     tcase_add_test(o, test_recall_question_tail_starts_at_a_word_of_its_script);
     tcase_add_test(o, test_recall_cyrillic_fills_by_its_estimate);
+    tcase_add_test(o, test_recall_notes_turn_offered_again_as_with_more_room);
+    tcase_add_test(o, test_recall_notes_many_turns_sorted_with_their_texts);
     suite_add_tcase(s, o);
     return s;
 }

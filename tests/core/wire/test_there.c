@@ -1,6 +1,7 @@
 /* The "already there" rule (core/wire/there.h): each reason, in its
  * order, and what stays eligible. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,6 +225,64 @@ START_TEST(test_there_fact_of_a_turn_is_not_its_words)
 }
 END_TEST
 
+/* Random texts of lengths alike by 64 (the lengths gathered once are
+ * kept modulo 64): the reason is the one a walk of the head and of the
+ * request by role and text gives, seen agrees with it, and a head set
+ * after mp_there_init is read as well. */
+START_TEST(test_there_lengths_alike_compared_by_text)
+{
+    static const size_t lens[] = {3, 67, 131, 4, 68, 0};
+    char pool[12][140], body[1024];
+    enum mp_role roles[12];
+    unsigned seed = 73;
+    for (int round = 0; round < 200; round++) {
+        for (size_t k = 0; k < 12; k++) {
+            size_t n = lens[rand_r(&seed) % 5];
+            for (size_t b = 0; b < n; b++)
+                pool[k][b] = "ab "[rand_r(&seed) % (k < 6 ? 2 : 3)];
+            pool[k][n] = '\0';
+            roles[k] = rand_r(&seed) % 2 ? MP_ROLE_USER : MP_ROLE_ASSISTANT;
+        }
+        /* the request holds pool[0..3), the head pool[3..6) */
+        snprintf(body, sizeof(body),
+                 "{\"messages\":[{\"role\":\"%s\",\"content\":\"%s\"},{\"role\":\"%s\","
+                 "\"content\":\"%s\"},{\"role\":\"user\",\"content\":\"%s\"}]}",
+                 roles[0] == MP_ROLE_USER ? "user" : "assistant", pool[0],
+                 roles[1] == MP_ROLE_USER ? "user" : "assistant", pool[1], pool[2]);
+        roles[2] = MP_ROLE_USER;
+        scan(body);
+        struct mp_inject_past past[3];
+        for (size_t k = 0; k < 3; k++) {
+            const char *x = pool[3 + k];
+            int cr = roles[3 + k] == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
+            past[k] =
+                (struct mp_inject_past){mp_chatreq_hash_text(cr, x, strlen(x)), strlen(x), k + 1};
+        }
+        struct mp_inject_head head = {.past = past, .npast = 3};
+        struct mp_usermem um = {0};
+        struct mp_there t, later;
+        mp_there_init(&t, &mp_wire_chat, body, &req, &um, 0, &head);
+        mp_there_init(&later, &mp_wire_chat, body, &req, &um, 0, NULL);
+        later.head = &head;
+        for (size_t c = 0; c < 12; c++) {
+            struct mp_mem_message m =
+                msg(rand_r(&seed) % 4 ? roles[c] : MP_ROLE_USER, pool[c], 0, "r", 100 + c);
+            bool in_head = false, in_request = false;
+            for (size_t k = 3; k < 6; k++)
+                in_head = in_head || (m.role == roles[k] && strcmp(pool[c], pool[k]) == 0);
+            for (size_t k = 0; k < 3; k++)
+                in_request = in_request || (m.role == roles[k] && strcmp(pool[c], pool[k]) == 0);
+            const char *want = in_head ? "in_head" : in_request ? "already_in_request" : NULL;
+            const char *got = why(&t, m);
+            ck_assert(got == want || (got != NULL && want != NULL && strcmp(got, want) == 0));
+            ck_assert(got == why(&later, m));
+            ck_assert(mp_there_seen(&t, &m) == (want != NULL));
+            ck_assert(mp_there_seen(&later, &m) == (want != NULL));
+        }
+    }
+}
+END_TEST
+
 Suite *mp_test_suite(void);
 Suite *mp_test_suite(void)
 {
@@ -237,6 +296,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_there_found_chain_is_its_own_conversation);
     tcase_add_test(tc, test_there_in_head);
     tcase_add_test(tc, test_there_fact_of_a_turn_is_not_its_words);
+    tcase_add_test(tc, test_there_lengths_alike_compared_by_text);
     suite_add_tcase(s, tc);
     return s;
 }
