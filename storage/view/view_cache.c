@@ -1,8 +1,8 @@
-/* A thread's recently read users' facts (view_cache.h). Entries sit in an
- * array, most recently used first; a lookup compares a hash of the prefix
- * before its bytes. The record log an entry is checked against is, per
- * fact in scan order, its id (4 bytes), its stored length (4) and its
- * stored bytes. */
+/* A thread's recently read users' facts and user records (view_cache.h).
+ * Entries sit in an array each, most recently used first; a lookup
+ * compares a hash of the prefix before its bytes. The record log an entry
+ * is checked against is, per fact in scan order, its id (4 bytes), its
+ * stored length (4) and its stored bytes. */
 #include "view/view_cache.h"
 
 #include <pthread.h>
@@ -14,6 +14,7 @@
 #include "fnv1a.h"
 #include "status.h"
 #include "ops/store_backend.h"
+#include "view/view_user.h"
 
 struct mp_view_cache_entry {
     unsigned refs;
@@ -32,8 +33,14 @@ struct mp_view_cache_entry {
 struct thread_cache {
     struct mp_view_cache_entry *e[VIEW_CACHE_ENTRIES_MAX]; /* most recent first */
     size_t n, bytes;
-    uint64_t hits, checked, misses; /* checked: the hits that compared the records */
+    uint64_t hits, checked, misses;               /* checked: the hits that compared the records */
+    struct mp_view_user *u[VIEW_CACHE_USERS_MAX]; /* most recent first */
+    uint64_t uhash[VIEW_CACHE_USERS_MAX];         /* each one's prefix_hash */
+    size_t nu, ubytes;
+    uint64_t user_hits, user_misses;
 };
+
+static void user_take(struct thread_cache *tc, size_t i);
 
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
@@ -44,6 +51,8 @@ static void free_thread_cache(void *p)
     struct thread_cache *tc = p;
     for (size_t i = 0; i < tc->n; i++)
         mp_view_cache_release(tc->e[i]);
+    while (tc->nu > 0)
+        user_take(tc, tc->nu - 1);
     free(tc);
 }
 
@@ -258,6 +267,8 @@ void mp_view_cache_clear(void)
         return;
     while (tc->n > 0)
         mp_view_cache_release(take(tc, tc->n - 1));
+    while (tc->nu > 0)
+        user_take(tc, tc->nu - 1);
 }
 
 void mp_view_cache_counts(uint64_t *hits, uint64_t *checked, uint64_t *misses)
@@ -266,4 +277,85 @@ void mp_view_cache_counts(uint64_t *hits, uint64_t *checked, uint64_t *misses)
     *hits = tc != NULL ? tc->hits : 0;
     *checked = tc != NULL ? tc->checked : 0;
     *misses = tc != NULL ? tc->misses : 0;
+}
+
+/* ---- user records ---- */
+
+static size_t user_find(const struct thread_cache *tc, uint64_t h, const unsigned char *prefix,
+                        size_t plen)
+{
+    for (size_t i = 0; i < tc->nu; i++) {
+        size_t n;
+        const unsigned char *p = mp_view_user_prefix(tc->u[i], &n);
+        if (tc->uhash[i] == h && n == plen && memcmp(p, prefix, plen) == 0)
+            return i;
+    }
+    return tc->nu;
+}
+
+/* Moves user record i to the front. */
+static void user_front(struct thread_cache *tc, size_t i)
+{
+    struct mp_view_user *u = tc->u[i];
+    uint64_t h = tc->uhash[i];
+    memmove(&tc->u[1], &tc->u[0], i * sizeof(tc->u[0]));
+    memmove(&tc->uhash[1], &tc->uhash[0], i * sizeof(tc->uhash[0]));
+    tc->u[0] = u;
+    tc->uhash[0] = h;
+}
+
+/* Takes user record i out of the array and drops the cache's reference. */
+static void user_take(struct thread_cache *tc, size_t i)
+{
+    struct mp_view_user *u = tc->u[i];
+    memmove(&tc->u[i], &tc->u[i + 1], (tc->nu - i - 1) * sizeof(tc->u[0]));
+    memmove(&tc->uhash[i], &tc->uhash[i + 1], (tc->nu - i - 1) * sizeof(tc->uhash[0]));
+    tc->nu--;
+    tc->ubytes -= mp_view_user_bytes(u);
+    mp_view_user_release(u);
+}
+
+struct mp_view_user *mp_view_cache_user_get(const unsigned char *prefix, size_t plen,
+                                            const unsigned char *stored, size_t n)
+{
+    struct thread_cache *tc = this_thread;
+    if (tc == NULL)
+        return NULL;
+    size_t i = user_find(tc, prefix_hash(prefix, plen), prefix, plen);
+    if (i == tc->nu || !mp_view_user_same(tc->u[i], stored, n))
+        return NULL;
+    user_front(tc, i);
+    tc->user_hits++;
+    return mp_view_user_ref(tc->u[0]);
+}
+
+void mp_view_cache_user_put(struct mp_view_user *u)
+{
+    struct thread_cache *tc = thread_cache();
+    if (tc == NULL)
+        return;
+    size_t plen, bytes = mp_view_user_bytes(u);
+    const unsigned char *prefix = mp_view_user_prefix(u, &plen);
+    uint64_t h = prefix_hash(prefix, plen);
+    size_t i = user_find(tc, h, prefix, plen);
+    tc->user_misses++;
+    if (i < tc->nu)
+        user_take(tc, i);
+    if (bytes > VIEW_CACHE_USER_BYTES_MAX)
+        return;
+    while (tc->nu > 0 &&
+           (tc->nu == VIEW_CACHE_USERS_MAX || tc->ubytes + bytes > VIEW_CACHE_USER_BYTES_MAX))
+        user_take(tc, tc->nu - 1);
+    tc->u[tc->nu] = mp_view_user_ref(u);
+    tc->uhash[tc->nu] = h;
+    tc->nu++;
+    tc->ubytes += bytes;
+    user_front(tc, tc->nu - 1);
+}
+
+void mp_view_cache_user_counts(uint64_t *hits, uint64_t *misses)
+{
+    struct thread_cache *tc = this_thread;
+    *hits = tc != NULL ? tc->user_hits : 0;
+    *misses = tc != NULL ? tc->user_misses : 0;
 }
