@@ -128,9 +128,9 @@ static size_t key_of(const struct mp_store_view *v, unsigned char *k, uint64_t i
     return v->plen + width;
 }
 
-/* The user record into v->user, v->meta and v->head: this thread's decode
- * of the same stored bytes when it has one (view_cache.h), else decoded
- * and kept for the next view. MP_NOTFOUND when none is stored. */
+/* The user record into v->user: this thread's decode of the same stored
+ * bytes when it has one (view_cache.h), else decoded and kept for the next
+ * view. MP_NOTFOUND when none is stored. */
 static int read_user(struct mp_store_view *v)
 {
     const unsigned char *k = v->prefix + 2, *stored;
@@ -149,9 +149,39 @@ static int read_user(struct mp_store_view *v)
             return rc;
         mp_view_cache_user_put(v->user);
     }
+    return MP_OK;
+}
+
+/* The user record (read_user) and the user's setting into v, unless this
+ * thread read both under the store version the view sees (view_cache.h):
+ * then they are borrowed, and nothing is read. */
+static int read_user_and_mode(struct mp_store_view *v)
+{
+    struct mp_store_version at;
+    bool versioned = v->s->be->version != NULL && v->s->be->version(&v->txn, &at);
+    if (versioned)
+        v->user = mp_view_cache_user_at(v->prefix, v->plen, &at, &v->user_mode);
+    if (v->user != NULL) {
+        v->meta = mp_view_user_meta(v->user);
+        v->head = mp_view_user_head(v->user);
+        return MP_OK;
+    }
+    int rc = read_user(v);
+    if (rc != MP_OK)
+        return rc;
     v->meta = mp_view_user_meta(v->user);
     v->head = mp_view_user_head(v->user);
-    return MP_OK;
+    if (v->meta->version < MP_CODEC_USER_VERSION_MIN)
+        return MP_EIO;
+    /* a small user's records fit one read where every read costs a round
+       trip (PostgreSQL); a big user's are read as the walk needs them */
+    if (v->s->be->hint_user != NULL &&
+        (uint64_t)v->meta->nfacts + v->meta->narchive <= VIEW_HINT_ITEMS_MAX)
+        v->s->be->hint_user(&v->txn, v->prefix, v->plen);
+    rc = mp_settings_read(&v->txn, v->prefix + 2, v->plen - 2, &v->user_mode, NULL);
+    if (rc == MP_OK && versioned)
+        mp_view_cache_user_read_at(v->user, &at, v->user_mode);
+    return rc;
 }
 
 int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len,
@@ -170,16 +200,7 @@ int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len
         free(v);
         return rc;
     }
-    rc = read_user(v);
-    if (rc == MP_OK && v->meta->version < MP_CODEC_USER_VERSION_MIN)
-        rc = MP_EIO;
-    /* a small user's records fit one read where every read costs a round
-       trip (PostgreSQL); a big user's are read as the walk needs them */
-    if (rc == MP_OK && store->be->hint_user != NULL &&
-        (uint64_t)v->meta->nfacts + v->meta->narchive <= VIEW_HINT_ITEMS_MAX)
-        store->be->hint_user(&v->txn, v->prefix, v->plen);
-    if (rc == MP_OK)
-        rc = mp_settings_read(&v->txn, v->prefix + 2, v->plen - 2, &v->user_mode, NULL);
+    rc = read_user_and_mode(v);
     for (int k = 0; k < MP_CODEC_KINDS; k++)
         v->kinds[k] = (struct kind_view){v, (enum mp_codec_kind)k};
     mp_store_view_set_max_postings(v, 0);

@@ -30,14 +30,22 @@ struct mp_view_cache_entry {
     uint64_t stamp; /* the user's facts stamp its records were read under; 0: none known */
 };
 
+/* A user record kept, and what was last read with it. */
+struct user_slot {
+    struct mp_view_user *u;
+    uint64_t hash;              /* its prefix's prefix_hash */
+    struct mp_store_version at; /* the store version the record was last read (or checked)
+                                   under, with the user's setting; env 0: none */
+    enum mp_user_mode mode;     /* the setting read under at */
+};
+
 struct thread_cache {
     struct mp_view_cache_entry *e[VIEW_CACHE_ENTRIES_MAX]; /* most recent first */
     size_t n, bytes;
-    uint64_t hits, checked, misses;               /* checked: the hits that compared the records */
-    struct mp_view_user *u[VIEW_CACHE_USERS_MAX]; /* most recent first */
-    uint64_t uhash[VIEW_CACHE_USERS_MAX];         /* each one's prefix_hash */
+    uint64_t hits, checked, misses;           /* checked: the hits that compared the records */
+    struct user_slot u[VIEW_CACHE_USERS_MAX]; /* most recent first */
     size_t nu, ubytes;
-    uint64_t user_hits, user_misses;
+    uint64_t user_hits, user_versioned, user_misses;
 };
 
 static void user_take(struct thread_cache *tc, size_t i);
@@ -286,47 +294,69 @@ static size_t user_find(const struct thread_cache *tc, uint64_t h, const unsigne
 {
     for (size_t i = 0; i < tc->nu; i++) {
         size_t n;
-        const unsigned char *p = mp_view_user_prefix(tc->u[i], &n);
-        if (tc->uhash[i] == h && n == plen && memcmp(p, prefix, plen) == 0)
+        const unsigned char *p = mp_view_user_prefix(tc->u[i].u, &n);
+        if (tc->u[i].hash == h && n == plen && memcmp(p, prefix, plen) == 0)
             return i;
     }
     return tc->nu;
 }
 
-/* Moves user record i to the front. */
+/* Moves user slot i to the front. */
 static void user_front(struct thread_cache *tc, size_t i)
 {
-    struct mp_view_user *u = tc->u[i];
-    uint64_t h = tc->uhash[i];
+    struct user_slot us = tc->u[i];
     memmove(&tc->u[1], &tc->u[0], i * sizeof(tc->u[0]));
-    memmove(&tc->uhash[1], &tc->uhash[0], i * sizeof(tc->uhash[0]));
-    tc->u[0] = u;
-    tc->uhash[0] = h;
+    tc->u[0] = us;
 }
 
-/* Takes user record i out of the array and drops the cache's reference. */
+/* Takes user slot i out of the array and drops the cache's reference. */
 static void user_take(struct thread_cache *tc, size_t i)
 {
-    struct mp_view_user *u = tc->u[i];
+    struct mp_view_user *u = tc->u[i].u;
     memmove(&tc->u[i], &tc->u[i + 1], (tc->nu - i - 1) * sizeof(tc->u[0]));
-    memmove(&tc->uhash[i], &tc->uhash[i + 1], (tc->nu - i - 1) * sizeof(tc->uhash[0]));
     tc->nu--;
     tc->ubytes -= mp_view_user_bytes(u);
     mp_view_user_release(u);
 }
 
+/* The user's slot moved to the front, NULL when there is none. */
+static struct user_slot *user_slot(struct thread_cache *tc, const unsigned char *prefix,
+                                   size_t plen)
+{
+    size_t i = tc != NULL ? user_find(tc, prefix_hash(prefix, plen), prefix, plen) : 0;
+    if (tc == NULL || i == tc->nu)
+        return NULL;
+    user_front(tc, i);
+    return &tc->u[0];
+}
+
+static bool same_version(const struct mp_store_version *a, const struct mp_store_version *b)
+{
+    return a->env != 0 && a->env == b->env && a->txn == b->txn;
+}
+
+struct mp_view_user *mp_view_cache_user_at(const unsigned char *prefix, size_t plen,
+                                           const struct mp_store_version *at,
+                                           enum mp_user_mode *mode)
+{
+    struct user_slot *us = user_slot(this_thread, prefix, plen);
+    if (us == NULL || !same_version(&us->at, at))
+        return NULL;
+    this_thread->user_hits++;
+    this_thread->user_versioned++;
+    *mode = us->mode;
+    return mp_view_user_ref(us->u);
+}
+
 struct mp_view_user *mp_view_cache_user_get(const unsigned char *prefix, size_t plen,
                                             const unsigned char *stored, size_t n)
 {
-    struct thread_cache *tc = this_thread;
-    if (tc == NULL)
+    struct user_slot *us = user_slot(this_thread, prefix, plen);
+    if (us == NULL || !mp_view_user_same(us->u, stored, n))
         return NULL;
-    size_t i = user_find(tc, prefix_hash(prefix, plen), prefix, plen);
-    if (i == tc->nu || !mp_view_user_same(tc->u[i], stored, n))
-        return NULL;
-    user_front(tc, i);
-    tc->user_hits++;
-    return mp_view_user_ref(tc->u[0]);
+    us->at = (struct mp_store_version){0};
+    this_thread->user_hits++;
+    return mp_view_user_ref(us->u);
 }
 
 void mp_view_cache_user_put(struct mp_view_user *u)
@@ -346,16 +376,28 @@ void mp_view_cache_user_put(struct mp_view_user *u)
     while (tc->nu > 0 &&
            (tc->nu == VIEW_CACHE_USERS_MAX || tc->ubytes + bytes > VIEW_CACHE_USER_BYTES_MAX))
         user_take(tc, tc->nu - 1);
-    tc->u[tc->nu] = mp_view_user_ref(u);
-    tc->uhash[tc->nu] = h;
+    tc->u[tc->nu] = (struct user_slot){.u = mp_view_user_ref(u), .hash = h};
     tc->nu++;
     tc->ubytes += bytes;
     user_front(tc, tc->nu - 1);
 }
 
-void mp_view_cache_user_counts(uint64_t *hits, uint64_t *misses)
+void mp_view_cache_user_read_at(const struct mp_view_user *u, const struct mp_store_version *at,
+                                enum mp_user_mode mode)
+{
+    size_t plen;
+    const unsigned char *prefix = mp_view_user_prefix(u, &plen);
+    struct user_slot *us = user_slot(this_thread, prefix, plen);
+    if (us == NULL || us->u != u)
+        return; /* not kept (too big), or another view put a newer one */
+    us->at = *at;
+    us->mode = mode;
+}
+
+void mp_view_cache_user_counts(uint64_t *hits, uint64_t *versioned, uint64_t *misses)
 {
     struct thread_cache *tc = this_thread;
     *hits = tc != NULL ? tc->user_hits : 0;
+    *versioned = tc != NULL ? tc->user_versioned : 0;
     *misses = tc != NULL ? tc->user_misses : 0;
 }

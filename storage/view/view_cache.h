@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memory/usermode.h"
+#include "ops/store_backend.h"
 #include "view/view_facts.h"
 
 #define VIEW_CACHE_ENTRIES_MAX    64
@@ -104,18 +106,25 @@ void mp_view_cache_release(struct mp_view_cache_entry *e);
 
 /* ---- user records ----
  *
- *   view open (the user record's stored value, sealed or clear, as the
- *   backend holds it)
+ *   view open (its store version, when the backend names one)
  *        |
- *        |   this thread's record of the user decoded from the same bytes?
- *        |        yes: borrow it (a hit: nothing decoded)
- *        |        no: decode them (view_user.h) and put the record in
- *        |            place of the user's (a miss)
+ *        |   this thread's record of the user last read under that version?
+ *        |        yes: borrow it and the setting read with it (a hit: no read)
+ *        |        no: the user record's stored value (sealed or clear, as
+ *        |            the backend holds it)
+ *        |            this thread's record of the user decoded from the same bytes?
+ *        |                 yes: borrow it (a hit: nothing decoded)
+ *        |                 no: decode them (view_user.h) and put the record
+ *        |                     in place of the user's (a miss)
+ *        |            the setting read; both kept with the version
  *
  * The stored bytes are the key: the same bytes decode to the same record,
  * so a record borrowed is never stale, whoever wrote the user's since (a
- * turn, a summary, a fact's counters, another process): any write changes
- * the bytes and the next view decodes them. A record a view still
+ * turn, a summary, a fact's counters): any write changes the bytes and
+ * the next view decodes them. A store version is all the store's records
+ * as one snapshot saw them (store_backend.h: mp_store_version; LMDB: one
+ * commit's, and a store is one process's alone): any commit since, of any
+ * user, moves it, and the bytes decide again. A record a view still
  * borrows lives until the view releases it. At most VIEW_CACHE_USERS_MAX
  * users and VIEW_CACHE_USER_BYTES_MAX bytes a thread, the least recently
  * used let go first; a record bigger than the bound alone is not kept. */
@@ -127,12 +136,25 @@ struct mp_view_user;
 struct mp_view_user *mp_view_cache_user_get(const unsigned char *prefix, size_t plen,
                                             const unsigned char *stored, size_t n);
 
+/* This thread's record of the user prefix[0..plen) when it was last read
+ * (mp_view_cache_user_read_at) under store version at, with the user's
+ * setting then in *mode and a reference the caller releases; else NULL. */
+struct mp_view_user *mp_view_cache_user_at(const unsigned char *prefix, size_t plen,
+                                           const struct mp_store_version *at,
+                                           enum mp_user_mode *mode);
+
 /* Puts a record just decoded in this thread's cache (which takes a
  * reference of its own) in place of its user's; counted as a miss. */
 void mp_view_cache_user_put(struct mp_view_user *u);
 
-/* This thread's user record hits and misses so far. */
-void mp_view_cache_user_counts(uint64_t *hits, uint64_t *misses);
+/* Notes that u, this thread's record of its user (else nothing is
+ * noted), and the user's setting mode were read under store version at. */
+void mp_view_cache_user_read_at(const struct mp_view_user *u, const struct mp_store_version *at,
+                                enum mp_user_mode mode);
+
+/* This thread's user record hits (versioned of them by the store version
+ * alone) and misses so far. */
+void mp_view_cache_user_counts(uint64_t *hits, uint64_t *versioned, uint64_t *misses);
 
 /* Lets go of every entry and user record of this thread's cache (a thread
  * that ends lets go of its own). */

@@ -55,14 +55,14 @@ static void ranked(struct mp_store *store, const char *user, size_t ulen, char o
 
 struct counts {
     uint64_t hits, checked, misses;
-    uint64_t user_hits, user_misses; /* the user records' */
+    uint64_t user_hits, user_versioned, user_misses; /* the user records' */
 };
 
 static struct counts counts(void)
 {
     struct counts c;
     mp_view_cache_counts(&c.hits, &c.checked, &c.misses);
-    mp_view_cache_user_counts(&c.user_hits, &c.user_misses);
+    mp_view_cache_user_counts(&c.user_hits, &c.user_versioned, &c.user_misses);
     return c;
 }
 
@@ -444,6 +444,80 @@ START_TEST(test_view_cache_user_change_is_read)
 }
 END_TEST
 
+/* The user's setting as a view shows it (the user's own, or NULL: none). */
+static enum mp_user_mode view_mode(struct mp_store *store, const char *user, size_t ulen)
+{
+    struct mp_store_view *v = NULL;
+    ck_assert_int_eq(mp_store_view_open(store, user, ulen, &v), MP_OK);
+    enum mp_user_mode m = mp_store_view_user_mode(v);
+    mp_store_view_close(v);
+    return m;
+}
+
+/* The setting kept with a record read under a store version is read again
+ * once a commit (the setting's own, here: the user record's bytes stay
+ * as they were) moves the version. */
+START_TEST(test_view_cache_user_setting_is_read)
+{
+    struct mp_store *store = open_with_turn(fx_open_backend(_i));
+    ck_assert_int_eq(view_mode(store, U("alice")), MP_USER_MODE_AUTO);
+    struct counts c = counts();
+    ck_assert_int_eq(view_mode(store, U("alice")), MP_USER_MODE_AUTO);
+    ck_assert_uint_eq(counts().user_versioned - c.user_versioned, _i == LMDB ? 1 : 0);
+    struct mp_op op = {.kind = MP_OP_SET_USER_MODE,
+                       .user = "alice",
+                       .user_len = 5,
+                       .now_ms = NOW + 20,
+                       .actor = MP_ACTOR_USER};
+    op.u.user_mode = MP_USER_MODE_OFF;
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    c = counts();
+    ck_assert_int_eq(view_mode(store, U("alice")), MP_USER_MODE_OFF);
+    ck_assert_uint_eq(counts().user_versioned - c.user_versioned, 0);
+    ck_assert_int_eq(view_mode(store, U("alice")), MP_USER_MODE_OFF);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* The version the store's read transactions see now. */
+static struct mp_store_version version_now(struct mp_store *store)
+{
+    struct mp_store_txn txn;
+    struct mp_store_version at = {0};
+    ck_assert_int_eq(store->be->begin(store, false, &txn), MP_OK);
+    ck_assert(store->be->version(&txn, &at));
+    store->be->end(&txn, false);
+    return at;
+}
+
+/* A compaction swaps in another environment, whose commits are counted
+ * anew: a record read under the old one at the same count is not taken
+ * for the new one's (a turn recorded since, in the new one, is read). */
+START_TEST(test_view_cache_user_version_of_another_environment)
+{
+    struct mp_store *store = open_with_turn(fx_open_backend(LMDB));
+    for (uint8_t k = 2; k < 12; k++)
+        ck_assert_int_eq(fx_turn(store, U("alice"), k, "more", "Noted", NOW + k, NOW + k), MP_OK);
+    char before[1024], got[1024];
+    head_counted(store, U("alice"), before, false);
+    head_counted(store, U("alice"), got, true); /* by the version */
+    struct mp_store_version was = version_now(store);
+    fx_compact(store);
+    struct mp_store_version now = version_now(store);
+    ck_assert_uint_ne(now.env, was.env);
+    ck_assert_uint_lt(now.txn, was.txn);
+    for (uint8_t k = 12; version_now(store).txn < was.txn; k++)
+        ck_assert_int_eq(fx_turn(store, U("alice"), k, "later", "Noted", NOW + k, NOW + k), MP_OK);
+    ck_assert_uint_eq(version_now(store).txn, was.txn);
+    struct counts c = counts();
+    head_counted(store, U("alice"), got, false);
+    ck_assert_uint_eq(counts().user_versioned - c.user_versioned, 0);
+    ck_assert_ptr_nonnull(strstr(got, ":later;"));
+    ck_assert_str_ne(got, before);
+    fx_close_backend(store, LMDB);
+}
+END_TEST
+
 /* A sealed store: a record borrowed by its sealed bytes, and a turn's new
  * seal decoded. */
 START_TEST(test_view_cache_user_sealed)
@@ -502,6 +576,8 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_view_cache_each_thread_its_own, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_view_cache_user_change_is_read, 0, FX_BACKENDS);
     tcase_add_test(tc, test_view_cache_user_sealed);
+    tcase_add_loop_test(tc, test_view_cache_user_setting_is_read, 0, FX_BACKENDS);
+    tcase_add_test(tc, test_view_cache_user_version_of_another_environment);
     tcase_add_loop_test(tc, test_view_cache_user_borrowed_outlives_its_replacement, LMDB,
                         FX_BACKENDS);
     suite_add_tcase(s, tc);
