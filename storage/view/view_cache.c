@@ -45,6 +45,8 @@ struct thread_cache {
     uint64_t hits, checked, misses;           /* checked: the hits that compared the records */
     struct user_slot u[VIEW_CACHE_USERS_MAX]; /* most recent first */
     size_t nu, ubytes;
+    uint64_t absent; /* a prefix hash no slot has (a view's lookups after a miss) */
+    bool absent_set; /* absent is set */
     uint64_t user_hits, user_versioned, user_misses;
 };
 
@@ -289,15 +291,23 @@ void mp_view_cache_counts(uint64_t *hits, uint64_t *checked, uint64_t *misses)
 
 /* ---- user records ---- */
 
-static size_t user_find(const struct thread_cache *tc, uint64_t h, const unsigned char *prefix,
+/* The slot of the user prefix[0..plen) (its prefix_hash h), tc->nu when
+ * there is none. */
+static size_t user_find(struct thread_cache *tc, uint64_t h, const unsigned char *prefix,
                         size_t plen)
 {
+    if (tc->absent_set && h == tc->absent)
+        return tc->nu; /* the view's next lookup after its miss: only a put adds a slot */
     for (size_t i = 0; i < tc->nu; i++) {
         size_t n;
+        if (tc->u[i].hash != h)
+            continue;
         const unsigned char *p = mp_view_user_prefix(tc->u[i].u, &n);
-        if (tc->u[i].hash == h && n == plen && memcmp(p, prefix, plen) == 0)
+        if (n == plen && memcmp(p, prefix, plen) == 0)
             return i;
     }
+    tc->absent = h;
+    tc->absent_set = true;
     return tc->nu;
 }
 
@@ -369,6 +379,7 @@ void mp_view_cache_user_put(struct mp_view_user *u)
     uint64_t h = prefix_hash(prefix, plen);
     size_t i = user_find(tc, h, prefix, plen);
     tc->user_misses++;
+    tc->absent_set = false;
     if (i < tc->nu)
         user_take(tc, i);
     if (bytes > VIEW_CACHE_USER_BYTES_MAX)
