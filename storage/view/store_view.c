@@ -24,7 +24,6 @@
 #include "ops/store_read.h"
 #include "ops/store_settings.h"
 #include "format/termfilter.h"
-#include "recall/userlang.h"
 #include "view/view_cache.h"
 #include "view/view_facts.h"
 #include "view/view_user.h"
@@ -1094,8 +1093,7 @@ void mp_store_view_source(struct mp_store_view *v, struct mp_recall_source *src,
     src->turns = ix[1].n > 0 ? &ix[1] : NULL;
     src->fact = src_fact;
     src->message = src_message;
-    src->lang = mp_codec_user_lang(v->meta); /* the user record's tally: no read */
-    src->langs = mp_userlang_held_counts(v->meta->langs);
+    src->lang = mp_view_user_lang(v->user, &src->langs); /* the user record's tally: no read */
 }
 
 /* ---- a page of the archive ---- */

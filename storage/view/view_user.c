@@ -7,13 +7,16 @@
 #include <string.h>
 
 #include "ops/store_backend.h"
+#include "recall/userlang.h"
 #include "status.h"
 
 struct mp_view_user {
     unsigned refs;
     struct mp_codec_user meta;
     struct mp_usermem *head;
-    char *texts; /* head's texts (mp_codec_get_user_packed) */
+    char *texts;    /* head's texts (mp_codec_get_user_packed) */
+    int lang;       /* mp_codec_user_lang of meta */
+    uint64_t langs; /* mp_userlang_held_counts of meta's tally */
     size_t plen, n;
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
     unsigned char stored[]; /* n bytes */
@@ -33,6 +36,8 @@ int mp_view_user_decode(const unsigned char *prefix, size_t plen, const unsigned
         return rc;
     }
     u->refs = 1;
+    u->lang = mp_codec_user_lang(&u->meta);
+    u->langs = mp_userlang_held_counts(u->meta.langs);
     u->plen = plen;
     u->n = n;
     memcpy(u->prefix, prefix, plen);
@@ -68,6 +73,12 @@ const struct mp_codec_user *mp_view_user_meta(const struct mp_view_user *u)
 const struct mp_usermem *mp_view_user_head(const struct mp_view_user *u)
 {
     return u->head;
+}
+
+int mp_view_user_lang(const struct mp_view_user *u, uint64_t *langs)
+{
+    *langs = u->langs;
+    return u->lang;
 }
 
 struct mp_view_user *mp_view_user_ref(struct mp_view_user *u)

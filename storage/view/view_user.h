@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "format/codec.h"
 #include "memory/usermem.h"
@@ -39,6 +40,11 @@ size_t mp_view_user_bytes(const struct mp_view_user *u);
  * buffered messages), valid while a reference is held. */
 const struct mp_codec_user *mp_view_user_meta(const struct mp_view_user *u);
 const struct mp_usermem *mp_view_user_head(const struct mp_view_user *u);
+
+/* The language the record's tally counts most (mp_codec_user_lang), and
+ * into *langs the languages it holds (core/recall/userlang.h:
+ * mp_userlang_held_counts): worked out once, as it is decoded. */
+int mp_view_user_lang(const struct mp_view_user *u, uint64_t *langs);
 
 /* Another reference to u (returned). */
 struct mp_view_user *mp_view_user_ref(struct mp_view_user *u);
