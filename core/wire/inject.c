@@ -192,9 +192,13 @@ static int64_t summary_time(const struct mp_usermem *um)
 
 void mp_inject_head_cleanup(struct mp_inject_head *h)
 {
-    free(h->text);
-    free(h->fact_ids);
-    free(h->past);
+    if (h->block != NULL) {
+        free(h->block);
+    } else {
+        free(h->text);
+        free(h->fact_ids);
+        free(h->past);
+    }
     memset(h, 0, sizeof(*h));
 }
 
@@ -791,6 +795,7 @@ int mp_inject_read_question(const struct mp_wire *w, const char *body, const str
 int mp_inject_head_copy(const struct mp_inject_head *h, struct mp_inject_head *out)
 {
     *out = *h;
+    out->block = NULL;
     out->text = h->len > 0 ? malloc(h->len) : NULL;
     out->fact_ids = h->nfacts > 0 ? malloc(h->nfacts * sizeof(*h->fact_ids)) : NULL;
     out->past = h->npast > 0 ? malloc(h->npast * sizeof(*h->past)) : NULL;

@@ -151,6 +151,8 @@ struct mp_inject_head {
     int sections;          /* the sections it was built for (the mode) */
     uint32_t budget_tokens;
     bool inject_pii;
+    void *block; /* NULL, or the one allocation text, fact_ids and past share (a head as the
+                    store decodes it: mp_inject_head_cleanup frees it alone) */
 };
 
 /* A tail as kept between the rounds of a tool loop: a client in a loop

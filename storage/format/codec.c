@@ -936,37 +936,49 @@ size_t mp_codec_put_conv_tail(unsigned char *p, const struct mp_store_conv *c, u
     return e.n;
 }
 
-/* An array of n items of size bytes for the caller to fill, every one
- * (not zeroed), or NULL when n is 0 or d is bad (d bad when out of
- * memory). n * size is at most what is left of d: callers check it. */
-static void *get_array(struct dec *d, size_t n, size_t size)
+/* The head's text, fact ids and past messages, stored at text, facts and
+ * past (h's counts of them), into one allocation (h->block): its past
+ * messages first, then its fact ids, then its text and a NUL (aligned for
+ * each as malloc's block is). None of them: no allocation. */
+static void dec_head_arrays(struct dec *d, struct mp_inject_head *h, const unsigned char *text,
+                            const unsigned char *facts, const unsigned char *past)
 {
-    if (n == 0 || d->bad)
-        return NULL;
-    void *a = malloc(n * size);
-    if (a == NULL)
+    size_t past_bytes = h->npast * sizeof(*h->past), fact_bytes = h->nfacts * sizeof(*h->fact_ids);
+    if (d->bad || h->len + h->nfacts + h->npast == 0)
+        return;
+    unsigned char *b = malloc(past_bytes + fact_bytes + h->len + 1);
+    if (b == NULL) {
         d->bad = d->oom = true;
-    return a;
+        return;
+    }
+    h->block = b;
+    h->past = h->npast > 0 ? (struct mp_inject_past *)(void *)b : NULL;
+    h->fact_ids = h->nfacts > 0 ? (uint32_t *)(void *)(b + past_bytes) : NULL;
+    h->text = h->len > 0 ? (char *)b + past_bytes + fact_bytes : NULL;
+    for (size_t i = 0; i < h->npast; i++, past += 24) {
+        h->past[i].hash = mp_codec_le_get(past, 8);
+        h->past[i].len = (size_t)mp_codec_le_get(past + 8, 8);
+        h->past[i].seq = mp_codec_le_get(past + 16, 8);
+    }
+    for (size_t i = 0; i < h->nfacts; i++)
+        h->fact_ids[i] = (uint32_t)mp_codec_le_get(facts + 4 * i, 4);
+    if (h->len > 0) {
+        memcpy(h->text, text, h->len);
+        h->text[h->len] = '\0';
+    }
 }
 
+/* A head as enc_head wrote it into *h (zeroed by the caller): its arrays
+ * taken from d first (each as one run of bytes), then copied out. */
 static void dec_head(struct dec *d, struct mp_inject_head *h)
 {
     h->len = get_len(d, 4, CONV_TEXT_MAX);
-    h->text = h->len > 0 ? get_text(d, h->len) : NULL;
+    const unsigned char *text = take(d, h->len);
     h->tokens = (uint32_t)get_uint(d, 4);
     h->nfacts = get_len(d, 4, CONV_ITEMS_MAX);
-    check(d, h->nfacts * 4 <= left(d));
-    h->fact_ids = get_array(d, h->nfacts, sizeof(*h->fact_ids));
-    for (size_t i = 0; h->fact_ids != NULL && i < h->nfacts; i++)
-        h->fact_ids[i] = (uint32_t)get_uint(d, 4);
+    const unsigned char *facts = take(d, h->nfacts * 4);
     h->npast = get_len(d, 4, CONV_ITEMS_MAX);
-    check(d, h->npast * 24 <= left(d));
-    h->past = get_array(d, h->npast, sizeof(*h->past));
-    for (size_t i = 0; h->past != NULL && i < h->npast; i++) {
-        h->past[i].hash = get_uint(d, 8);
-        h->past[i].len = (size_t)get_uint(d, 8);
-        h->past[i].seq = get_uint(d, 8);
-    }
+    const unsigned char *past = take(d, h->npast * 24);
     h->summary_at_ms = (int64_t)get_uint(d, 8);
     h->memory_epoch = get_uint(d, 8);
     unsigned flags = (unsigned)get_len(d, 1, HEAD_FOLLOWS | HEAD_SUMMARY | HEAD_PII);
@@ -975,6 +987,7 @@ static void dec_head(struct dec *d, struct mp_inject_head *h)
     h->inject_pii = (flags & HEAD_PII) != 0;
     h->sections = (int)(int32_t)get_uint(d, 4);
     h->budget_tokens = (uint32_t)get_uint(d, 4);
+    dec_head_arrays(d, h, text, facts, past);
 }
 
 static void dec_tail(struct dec *d, struct mp_inject_tail *t)

@@ -207,6 +207,18 @@ static int lmdb_end(struct mp_store_txn *txn, bool commit)
 
 /* ---- records ---- */
 
+uint64_t mp_lmdb_env_serial(void)
+{
+    static _Atomic uint64_t last;
+    return atomic_fetch_add(&last, 1) + 1;
+}
+
+static bool lmdb_version(const struct mp_store_txn *txn, struct mp_store_version *out)
+{
+    *out = (struct mp_store_version){lmdb_of(txn)->env_serial, mdb_txn_id(txn->handle)};
+    return true;
+}
+
 static int lmdb_get(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen,
                     const unsigned char **val, size_t *vlen)
 {
@@ -329,6 +341,7 @@ const struct mp_store_backend mp_lmdb_backend = {
     .name = "lmdb",
     .begin = lmdb_begin,
     .get = lmdb_get,
+    .version = lmdb_version,
     .put = lmdb_put,
     .del = lmdb_del,
     .scan = lmdb_scan,

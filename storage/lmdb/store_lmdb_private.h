@@ -23,7 +23,9 @@
 
 struct lmdb_store {
     struct mp_store base;
-    MDB_env *env; /* NULL after a failed compaction swap: every call fails */
+    MDB_env *env;        /* NULL after a failed compaction swap: every call fails */
+    uint64_t env_serial; /* env's, set as it opens (mp_lmdb_env_serial): store_backend.h's
+                            mp_store_version.env */
     _Atomic(MDB_txn *) spare[MP_LMDB_SPARE_READS]; /* NULL: an empty slot */
     MDB_dbi dbi[MP_TABLE_COUNT];
     uint64_t map_size_max;
@@ -41,6 +43,10 @@ struct lmdb_store {
 extern const struct mp_store_backend mp_lmdb_backend;
 
 MDB_val mp_lmdb_val(const void *p, size_t n);
+
+/* A number no environment of this process had before (from 1): each
+ * environment's, as it opens. */
+uint64_t mp_lmdb_env_serial(void);
 
 /* Aborts the spare read transactions. The caller holds resize_lock
  * exclusive: before the environment closes or its map changes. */

@@ -181,6 +181,7 @@ static int open_env(struct lmdb_store *s, const char *path, uint64_t size, char 
         return MP_EIO;
     if (rc == 0)
         rc = mdb_env_open(s->env, path, open_flags(s), 0600);
+    s->env_serial = mp_lmdb_env_serial();
     if (rc != 0) {
         snprintf(err, errcap, "cannot open LMDB environment %s: %s", path, mdb_strerror(rc));
         return MP_EIO;

@@ -289,6 +289,15 @@ typedef int (*mp_store_scan_fn)(void *arg, const unsigned char *key, size_t klen
  * miss, not an error); MP_ETOOBIG (full: the backend's space or the disk;
  * the transaction can only end); MP_EIO; MP_ENOMEM. After any error but
  * MP_NOTFOUND the caller ends the transaction without committing. */
+/* What a read transaction sees, named (mp_store_backend.version): two
+ * reads of one version see the same records in every table. env is
+ * never 0 and never the same for two environments of one process (two
+ * stores, or one store's environment before and after a compaction swap);
+ * txn counts the environment's commits. */
+struct mp_store_version {
+    uint64_t env, txn;
+};
+
 struct mp_store_backend {
     const char *name; /* "lmdb", "mem", "postgres" */
     bool shared;      /* several processes may use the store at once (jobs need leases) */
@@ -309,6 +318,11 @@ struct mp_store_backend {
      * MP_NOTFOUND. */
     int (*get)(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen,
                const unsigned char **val, size_t *vlen);
+    /* The version read transaction txn sees, into *out: whether the
+     * backend names one (NULL: it never does; LMDB: the snapshot's
+     * transaction id, which every commit moves, the store being one
+     * process's alone). */
+    bool (*version)(const struct mp_store_txn *txn, struct mp_store_version *out);
     /* Writes val[0..vlen) (copied) under key, replacing any value. */
     int (*put)(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen,
                const void *val, size_t vlen);

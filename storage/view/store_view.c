@@ -24,9 +24,9 @@
 #include "ops/store_read.h"
 #include "ops/store_settings.h"
 #include "format/termfilter.h"
-#include "recall/userlang.h"
 #include "view/view_cache.h"
 #include "view/view_facts.h"
+#include "view/view_user.h"
 
 #define CACHE_START 64 /* slots of a view's table of terms (doubles at half full) */
 
@@ -79,9 +79,10 @@ struct mp_store_view {
     struct mp_store *s;
     struct mp_store_txn txn;
     size_t plen;
-    struct mp_usermem *head;
-    char *head_texts;            /* head's texts (mp_codec_get_user_packed) */
-    enum mp_user_mode user_mode; /* the user's own setting, read at open */
+    struct mp_view_user *user;        /* the user record, decoded (view_user.h) */
+    const struct mp_codec_user *meta; /* user's counters */
+    const struct mp_usermem *head;    /* user's summary and buffered messages */
+    enum mp_user_mode user_mode;      /* the user's own setting, read at open */
     struct kind_view kinds[MP_CODEC_KINDS];
     struct mp_view_facts own_facts; /* the facts the view decoded itself */
     /* every fact the view decoded: own_facts, or a small user's whole
@@ -100,12 +101,11 @@ struct mp_store_view {
     unsigned capped;       /* its calls that met the ceiling */
     struct ranked_cache ranked;
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
-    struct mp_codec_user meta;
 };
 
-/* A view of nothing yet: zeroed up to its key buffers and the user record
- * (about 2 KB, written before they are read: the prefix and meta at open,
- * ranked.last with its length). NULL when out of memory. */
+/* A view of nothing yet: zeroed up to its key buffers (written before
+ * they are read: the prefix at open, ranked.last with its length). NULL
+ * when out of memory. */
 static struct mp_store_view *open_view(void)
 {
     struct mp_store_view *v = malloc(sizeof(*v));
@@ -127,10 +127,65 @@ static size_t key_of(const struct mp_store_view *v, unsigned char *k, uint64_t i
     return v->plen + width;
 }
 
+/* The user record into v->user: this thread's decode of the same stored
+ * bytes when it has one (view_cache.h), else decoded and kept for the next
+ * view. MP_NOTFOUND when none is stored. */
+static int read_user(struct mp_store_view *v)
+{
+    const unsigned char *k = v->prefix + 2, *stored;
+    size_t klen = v->plen - 2, n;
+    struct mp_store_plain pv;
+    int rc = v->s->be->get(&v->txn, MP_TABLE_USERS, k, klen, &stored, &n);
+    if (rc != MP_OK)
+        return rc;
+    v->user = mp_view_cache_user_get(v->prefix, v->plen, stored, n);
+    if (v->user == NULL) {
+        rc = mp_store_backend_open(v->s, MP_TABLE_USERS, k, klen, stored, n, &pv);
+        if (rc == MP_OK)
+            rc = mp_view_user_decode(v->prefix, v->plen, stored, n, pv.p, pv.n, &v->user);
+        mp_store_backend_plain_done(&pv);
+        if (rc != MP_OK)
+            return rc;
+        mp_view_cache_user_put(v->user);
+    }
+    return MP_OK;
+}
+
+/* The user record (read_user) and the user's setting into v, unless this
+ * thread read both under the store version the view sees (view_cache.h):
+ * then they are borrowed, and nothing is read. */
+static int read_user_and_mode(struct mp_store_view *v)
+{
+    struct mp_store_version at;
+    bool versioned = v->s->be->version != NULL && v->s->be->version(&v->txn, &at);
+    if (versioned)
+        v->user = mp_view_cache_user_at(v->prefix, v->plen, &at, &v->user_mode);
+    if (v->user != NULL) {
+        v->meta = mp_view_user_meta(v->user);
+        v->head = mp_view_user_head(v->user);
+        return MP_OK;
+    }
+    int rc = read_user(v);
+    if (rc != MP_OK)
+        return rc;
+    v->meta = mp_view_user_meta(v->user);
+    v->head = mp_view_user_head(v->user);
+    if (v->meta->version < MP_CODEC_USER_VERSION_MIN)
+        return MP_EIO;
+    /* a small user's records fit one read where every read costs a round
+       trip (PostgreSQL); a big user's are read as the walk needs them */
+    if (v->s->be->hint_user != NULL &&
+        (uint64_t)v->meta->nfacts + v->meta->narchive <= VIEW_HINT_ITEMS_MAX)
+        v->s->be->hint_user(&v->txn, v->prefix, v->plen);
+    rc = mp_settings_read(&v->txn, v->prefix + 2, v->plen - 2, &v->user_mode, NULL);
+    if (rc == MP_OK && versioned)
+        mp_view_cache_user_read_at(v->user, &at, v->user_mode);
+    return rc;
+}
+
 int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len,
                        struct mp_store_view **out)
 {
-    struct mp_store_plain pv;
     if (mp_store_check_user(user, user_len) != MP_OK)
         return MP_EINVAL;
     struct mp_store_view *v = open_view();
@@ -144,19 +199,7 @@ int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len
         free(v);
         return rc;
     }
-    rc = get_plain(v, MP_TABLE_USERS, v->prefix + 2, v->plen - 2, &pv);
-    if (rc == MP_OK)
-        rc = mp_codec_get_user_packed(pv.p, pv.n, &v->meta, &v->head, &v->head_texts);
-    mp_store_backend_plain_done(&pv);
-    if (rc == MP_OK && v->meta.version < MP_CODEC_USER_VERSION_MIN)
-        rc = MP_EIO;
-    /* a small user's records fit one read where every read costs a round
-       trip (PostgreSQL); a big user's are read as the walk needs them */
-    if (rc == MP_OK && store->be->hint_user != NULL &&
-        (uint64_t)v->meta.nfacts + v->meta.narchive <= VIEW_HINT_ITEMS_MAX)
-        store->be->hint_user(&v->txn, v->prefix, v->plen);
-    if (rc == MP_OK)
-        rc = mp_settings_read(&v->txn, v->prefix + 2, v->plen - 2, &v->user_mode, NULL);
+    rc = read_user_and_mode(v);
     for (int k = 0; k < MP_CODEC_KINDS; k++)
         v->kinds[k] = (struct kind_view){v, (enum mp_codec_kind)k};
     mp_store_view_set_max_postings(v, 0);
@@ -194,7 +237,7 @@ void mp_store_view_close(struct mp_store_view *v)
     if (v == NULL)
         return;
     v->s->be->end(&v->txn, false);
-    mp_codec_free_packed(v->head, v->head_texts);
+    mp_view_user_release(v->user);
     mp_view_facts_cleanup(&v->own_facts);
     mp_view_cache_release(v->cached);
     free(v->ranked.e);
@@ -374,7 +417,7 @@ static int borrow(struct mp_store_view *v, struct mp_view_cache_entry *entry)
  * must not be kept as the facts of a stamp. */
 static uint64_t facts_stamp(const struct mp_store_view *v)
 {
-    return v->s->be->partial ? 0 : v->meta.facts_stamp;
+    return v->s->be->partial ? 0 : v->meta->facts_stamp;
 }
 
 /* Every fact of the user decoded into a new entry, in the recent order
@@ -384,8 +427,8 @@ static uint64_t facts_stamp(const struct mp_store_view *v)
 static int build_whole(struct mp_store_view *v)
 {
     struct mp_view_cache_entry *entry = mp_view_cache_new(v->prefix, v->plen);
-    struct whole_scan ws = {v, entry, malloc(v->meta.nfacts * sizeof(*ws.f)), 0, 0};
-    ws.cap = ws.f != NULL ? v->meta.nfacts : 0; /* the count the user record keeps: one
+    struct whole_scan ws = {v, entry, malloc(v->meta->nfacts * sizeof(*ws.f)), 0, 0};
+    ws.cap = ws.f != NULL ? v->meta->nfacts : 0; /* the count the user record keeps: one
                                                   allocation, grown only if it was short */
     int rc = entry != NULL ? MP_OK : MP_ENOMEM;
     if (rc == MP_OK)
@@ -435,7 +478,7 @@ static int whole_facts(struct mp_store_view *v)
     if (v->whole_tried)
         return MP_OK;
     v->whole_tried = true;
-    if (v->meta.nfacts == 0 || v->meta.nfacts > VIEW_WHOLE_FACTS_MAX || v->s->sealed)
+    if (v->meta->nfacts == 0 || v->meta->nfacts > VIEW_WHOLE_FACTS_MAX || v->s->sealed)
         return MP_OK;
     struct mp_view_cache_entry *entry = mp_view_cache_get(v->prefix, v->plen);
     if (entry != NULL) {
@@ -504,7 +547,7 @@ int mp_store_view_ranked_facts(struct mp_store_view *v,
         if (rc != 0)
             return rc > 0 ? MP_OK : rc;
     }
-    if (v->meta.nfacts == 0 || c->done)
+    if (v->meta->nfacts == 0 || c->done)
         return MP_OK;
     if (c->last_len > 0) { /* the successor of the last key read */
         c->last[c->last_len] = 0;
@@ -578,7 +621,7 @@ static int grow_cache(struct mp_store_view *v)
 static uint32_t kind_last(const struct mp_store_view *v, enum mp_codec_kind kind)
 {
     if (kind == MP_CODEC_KIND_FACT) /* ids below next_fact; seqs below next_seq */
-        return v->meta.next_fact > 1 ? v->meta.next_fact - 1 : 0;
+        return v->meta->next_fact > 1 ? v->meta->next_fact - 1 : 0;
     return v->head->next_seq > 1 && v->head->next_seq - 1 <= UINT32_MAX
                ? (uint32_t)(v->head->next_seq - 1)
                : 0;
@@ -682,7 +725,7 @@ static int sampled_read(struct mp_store_view *v, struct cached_term *c)
 /* The kind's mean content length, as scoring has it (mp_store_view_index). */
 static double kind_avglen(const struct mp_store_view *v, enum mp_codec_kind kind)
 {
-    const struct mp_codec_kind_stats *ks = &v->meta.kinds[kind];
+    const struct mp_codec_kind_stats *ks = &v->meta->kinds[kind];
     double avg = ks->ndocs > 0 ? (double)ks->total_len / ks->ndocs : 0.0;
     return avg > 0.0 ? avg : 1.0;
 }
@@ -795,7 +838,7 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
     if (len == 0 || len > MP_TERMS_MAX)
         return &none;
     /* most question words are in no item: a few bit tests, no lookup */
-    if (v->meta.filtered && !mp_termfilter_may_hold(&v->meta.filter, kind, t, len))
+    if (v->meta->filtered && !mp_termfilter_may_hold(&v->meta->filter, kind, t, len))
         return &none;
     if ((v->ncache + 1) * 2 > v->cap && (*rc = grow_cache(v)) != MP_OK)
         return NULL;
@@ -813,7 +856,7 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
         v->ncache++;
     }
     if (!sampling && cap >= MP_HEADS_COUNT_AT && !c->counted &&
-        v->meta.kinds[kind].ndocs > v->sample) {
+        v->meta->kinds[kind].ndocs > v->sample) {
         /* a term many items may hold: its first postings, then, when more
            items hold it, its head's count, which may answer for the rest */
         c->counted = true;
@@ -826,7 +869,7 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
     }
     if (!sampling && head_says_more(c, cap))
         return c; /* all a df_upto asks */
-    if (sampling && !c->head_tried && v->meta.kinds[kind].ndocs > v->sample) {
+    if (sampling && !c->head_tried && v->meta->kinds[kind].ndocs > v->sample) {
         bool used; /* a term more items may hold than the sample: its head, if it has one */
         if ((*rc = read_head(v, c, &used)) != MP_OK)
             return NULL;
@@ -1001,7 +1044,7 @@ void mp_store_view_work(const struct mp_store_view *v, uint64_t *scored, unsigne
 void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevance_index *out)
 {
     enum mp_codec_kind kind = facts ? MP_CODEC_KIND_FACT : MP_CODEC_KIND_MESSAGE;
-    const struct mp_codec_kind_stats *ks = &v->meta.kinds[kind];
+    const struct mp_codec_kind_stats *ks = &v->meta->kinds[kind];
     memset(out, 0, sizeof(*out));
     out->ctx = &v->kinds[kind];
     out->n = ks->ndocs;
@@ -1050,8 +1093,7 @@ void mp_store_view_source(struct mp_store_view *v, struct mp_recall_source *src,
     src->turns = ix[1].n > 0 ? &ix[1] : NULL;
     src->fact = src_fact;
     src->message = src_message;
-    src->lang = mp_codec_user_lang(&v->meta); /* the user record's tally: no read */
-    src->langs = mp_userlang_held_counts(v->meta.langs);
+    src->lang = mp_view_user_lang(v->user, &src->langs); /* the user record's tally: no read */
 }
 
 /* ---- a page of the archive ---- */

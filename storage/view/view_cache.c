@@ -1,8 +1,8 @@
-/* A thread's recently read users' facts (view_cache.h). Entries sit in an
- * array, most recently used first; a lookup compares a hash of the prefix
- * before its bytes. The record log an entry is checked against is, per
- * fact in scan order, its id (4 bytes), its stored length (4) and its
- * stored bytes. */
+/* A thread's recently read users' facts and user records (view_cache.h).
+ * Entries sit in an array each, most recently used first; a lookup
+ * compares a hash of the prefix before its bytes. The record log an entry
+ * is checked against is, per fact in scan order, its id (4 bytes), its
+ * stored length (4) and its stored bytes. */
 #include "view/view_cache.h"
 
 #include <pthread.h>
@@ -14,6 +14,7 @@
 #include "fnv1a.h"
 #include "status.h"
 #include "ops/store_backend.h"
+#include "view/view_user.h"
 
 struct mp_view_cache_entry {
     unsigned refs;
@@ -29,11 +30,27 @@ struct mp_view_cache_entry {
     uint64_t stamp; /* the user's facts stamp its records were read under; 0: none known */
 };
 
+/* A user record kept, and what was last read with it. */
+struct user_slot {
+    struct mp_view_user *u;
+    uint64_t hash;              /* its prefix's prefix_hash */
+    struct mp_store_version at; /* the store version the record was last read (or checked)
+                                   under, with the user's setting; env 0: none */
+    enum mp_user_mode mode;     /* the setting read under at */
+};
+
 struct thread_cache {
     struct mp_view_cache_entry *e[VIEW_CACHE_ENTRIES_MAX]; /* most recent first */
     size_t n, bytes;
-    uint64_t hits, checked, misses; /* checked: the hits that compared the records */
+    uint64_t hits, checked, misses;           /* checked: the hits that compared the records */
+    struct user_slot u[VIEW_CACHE_USERS_MAX]; /* most recent first */
+    size_t nu, ubytes;
+    uint64_t absent; /* a prefix hash no slot has (a view's lookups after a miss) */
+    bool absent_set; /* absent is set */
+    uint64_t user_hits, user_versioned, user_misses;
 };
+
+static void user_take(struct thread_cache *tc, size_t i);
 
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
@@ -44,6 +61,8 @@ static void free_thread_cache(void *p)
     struct thread_cache *tc = p;
     for (size_t i = 0; i < tc->n; i++)
         mp_view_cache_release(tc->e[i]);
+    while (tc->nu > 0)
+        user_take(tc, tc->nu - 1);
     free(tc);
 }
 
@@ -258,6 +277,8 @@ void mp_view_cache_clear(void)
         return;
     while (tc->n > 0)
         mp_view_cache_release(take(tc, tc->n - 1));
+    while (tc->nu > 0)
+        user_take(tc, tc->nu - 1);
 }
 
 void mp_view_cache_counts(uint64_t *hits, uint64_t *checked, uint64_t *misses)
@@ -266,4 +287,128 @@ void mp_view_cache_counts(uint64_t *hits, uint64_t *checked, uint64_t *misses)
     *hits = tc != NULL ? tc->hits : 0;
     *checked = tc != NULL ? tc->checked : 0;
     *misses = tc != NULL ? tc->misses : 0;
+}
+
+/* ---- user records ---- */
+
+/* The slot of the user prefix[0..plen) (its prefix_hash h), tc->nu when
+ * there is none. */
+static size_t user_find(struct thread_cache *tc, uint64_t h, const unsigned char *prefix,
+                        size_t plen)
+{
+    if (tc->absent_set && h == tc->absent)
+        return tc->nu; /* the view's next lookup after its miss: only a put adds a slot */
+    for (size_t i = 0; i < tc->nu; i++) {
+        size_t n;
+        if (tc->u[i].hash != h)
+            continue;
+        const unsigned char *p = mp_view_user_prefix(tc->u[i].u, &n);
+        if (n == plen && memcmp(p, prefix, plen) == 0)
+            return i;
+    }
+    tc->absent = h;
+    tc->absent_set = true;
+    return tc->nu;
+}
+
+/* Moves user slot i to the front. */
+static void user_front(struct thread_cache *tc, size_t i)
+{
+    struct user_slot us = tc->u[i];
+    memmove(&tc->u[1], &tc->u[0], i * sizeof(tc->u[0]));
+    tc->u[0] = us;
+}
+
+/* Takes user slot i out of the array and drops the cache's reference. */
+static void user_take(struct thread_cache *tc, size_t i)
+{
+    struct mp_view_user *u = tc->u[i].u;
+    memmove(&tc->u[i], &tc->u[i + 1], (tc->nu - i - 1) * sizeof(tc->u[0]));
+    tc->nu--;
+    tc->ubytes -= mp_view_user_bytes(u);
+    mp_view_user_release(u);
+}
+
+/* The user's slot moved to the front, NULL when there is none. */
+static struct user_slot *user_slot(struct thread_cache *tc, const unsigned char *prefix,
+                                   size_t plen)
+{
+    size_t i = tc != NULL ? user_find(tc, prefix_hash(prefix, plen), prefix, plen) : 0;
+    if (tc == NULL || i == tc->nu)
+        return NULL;
+    user_front(tc, i);
+    return &tc->u[0];
+}
+
+static bool same_version(const struct mp_store_version *a, const struct mp_store_version *b)
+{
+    return a->env != 0 && a->env == b->env && a->txn == b->txn;
+}
+
+struct mp_view_user *mp_view_cache_user_at(const unsigned char *prefix, size_t plen,
+                                           const struct mp_store_version *at,
+                                           enum mp_user_mode *mode)
+{
+    struct user_slot *us = user_slot(this_thread, prefix, plen);
+    if (us == NULL || !same_version(&us->at, at))
+        return NULL;
+    this_thread->user_hits++;
+    this_thread->user_versioned++;
+    *mode = us->mode;
+    return mp_view_user_ref(us->u);
+}
+
+struct mp_view_user *mp_view_cache_user_get(const unsigned char *prefix, size_t plen,
+                                            const unsigned char *stored, size_t n)
+{
+    struct user_slot *us = user_slot(this_thread, prefix, plen);
+    if (us == NULL || !mp_view_user_same(us->u, stored, n))
+        return NULL;
+    us->at = (struct mp_store_version){0};
+    this_thread->user_hits++;
+    return mp_view_user_ref(us->u);
+}
+
+void mp_view_cache_user_put(struct mp_view_user *u)
+{
+    struct thread_cache *tc = thread_cache();
+    if (tc == NULL)
+        return;
+    size_t plen, bytes = mp_view_user_bytes(u);
+    const unsigned char *prefix = mp_view_user_prefix(u, &plen);
+    uint64_t h = prefix_hash(prefix, plen);
+    size_t i = user_find(tc, h, prefix, plen);
+    tc->user_misses++;
+    tc->absent_set = false;
+    if (i < tc->nu)
+        user_take(tc, i);
+    if (bytes > VIEW_CACHE_USER_BYTES_MAX)
+        return;
+    while (tc->nu > 0 &&
+           (tc->nu == VIEW_CACHE_USERS_MAX || tc->ubytes + bytes > VIEW_CACHE_USER_BYTES_MAX))
+        user_take(tc, tc->nu - 1);
+    tc->u[tc->nu] = (struct user_slot){.u = mp_view_user_ref(u), .hash = h};
+    tc->nu++;
+    tc->ubytes += bytes;
+    user_front(tc, tc->nu - 1);
+}
+
+void mp_view_cache_user_read_at(const struct mp_view_user *u, const struct mp_store_version *at,
+                                enum mp_user_mode mode)
+{
+    size_t plen;
+    const unsigned char *prefix = mp_view_user_prefix(u, &plen);
+    struct user_slot *us = user_slot(this_thread, prefix, plen);
+    if (us == NULL || us->u != u)
+        return; /* not kept (too big), or another view put a newer one */
+    us->at = *at;
+    us->mode = mode;
+}
+
+void mp_view_cache_user_counts(uint64_t *hits, uint64_t *versioned, uint64_t *misses)
+{
+    struct thread_cache *tc = this_thread;
+    *hits = tc != NULL ? tc->user_hits : 0;
+    *versioned = tc != NULL ? tc->user_versioned : 0;
+    *misses = tc != NULL ? tc->user_misses : 0;
 }

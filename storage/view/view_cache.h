@@ -1,6 +1,9 @@
-/* A thread's recently read users' facts, kept from one store view to the
- * next (store_view.c), so that a user's next request does not decode,
- * order and write their facts again:
+/* A thread's recently read users' facts and user records, kept from one
+ * store view to the next (store_view.c), so that a user's next request
+ * does not decode, order and write their facts again, nor decode a user
+ * record whose stored bytes are those the last view decoded.
+ *
+ * The facts:
  *
  *   view open (the user record: its facts stamp) -> first fact wanted
  *        |
@@ -33,10 +36,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memory/usermode.h"
+#include "ops/store_backend.h"
 #include "view/view_facts.h"
 
-#define VIEW_CACHE_ENTRIES_MAX 64
-#define VIEW_CACHE_BYTES_MAX   (8u << 20) /* counted when an entry is put: its texts come later */
+#define VIEW_CACHE_ENTRIES_MAX    64
+#define VIEW_CACHE_BYTES_MAX      (8u << 20) /* counted when an entry is put: its texts come later */
+#define VIEW_CACHE_USERS_MAX      64
+#define VIEW_CACHE_USER_BYTES_MAX (2u << 20) /* the user records' (view_user.h: bytes) */
 
 struct mp_view_cache_entry;
 
@@ -97,8 +104,60 @@ void mp_view_cache_put(struct mp_view_cache_entry *e);
 /* Drops a reference; the last frees the entry. NULL: nothing. */
 void mp_view_cache_release(struct mp_view_cache_entry *e);
 
-/* Lets go of every entry of this thread's cache (a thread that ends lets
- * go of its own). */
+/* ---- user records ----
+ *
+ *   view open (its store version, when the backend names one)
+ *        |
+ *        |   this thread's record of the user last read under that version?
+ *        |        yes: borrow it and the setting read with it (a hit: no read)
+ *        |        no: the user record's stored value (sealed or clear, as
+ *        |            the backend holds it)
+ *        |            this thread's record of the user decoded from the same bytes?
+ *        |                 yes: borrow it (a hit: nothing decoded)
+ *        |                 no: decode them (view_user.h) and put the record
+ *        |                     in place of the user's (a miss)
+ *        |            the setting read; both kept with the version
+ *
+ * The stored bytes are the key: the same bytes decode to the same record,
+ * so a record borrowed is never stale, whoever wrote the user's since (a
+ * turn, a summary, a fact's counters): any write changes the bytes and
+ * the next view decodes them. A store version is all the store's records
+ * as one snapshot saw them (store_backend.h: mp_store_version; LMDB: one
+ * commit's, and a store is one process's alone): any commit since, of any
+ * user, moves it, and the bytes decide again. A record a view still
+ * borrows lives until the view releases it. At most VIEW_CACHE_USERS_MAX
+ * users and VIEW_CACHE_USER_BYTES_MAX bytes a thread, the least recently
+ * used let go first; a record bigger than the bound alone is not kept. */
+struct mp_view_user;
+
+/* This thread's record of the user prefix[0..plen) when it was decoded
+ * from the stored value stored[0..n) (borrowed), with a reference the
+ * caller releases (mp_view_user_release); else NULL. */
+struct mp_view_user *mp_view_cache_user_get(const unsigned char *prefix, size_t plen,
+                                            const unsigned char *stored, size_t n);
+
+/* This thread's record of the user prefix[0..plen) when it was last read
+ * (mp_view_cache_user_read_at) under store version at, with the user's
+ * setting then in *mode and a reference the caller releases; else NULL. */
+struct mp_view_user *mp_view_cache_user_at(const unsigned char *prefix, size_t plen,
+                                           const struct mp_store_version *at,
+                                           enum mp_user_mode *mode);
+
+/* Puts a record just decoded in this thread's cache (which takes a
+ * reference of its own) in place of its user's; counted as a miss. */
+void mp_view_cache_user_put(struct mp_view_user *u);
+
+/* Notes that u, this thread's record of its user (else nothing is
+ * noted), and the user's setting mode were read under store version at. */
+void mp_view_cache_user_read_at(const struct mp_view_user *u, const struct mp_store_version *at,
+                                enum mp_user_mode mode);
+
+/* This thread's user record hits (versioned of them by the store version
+ * alone) and misses so far. */
+void mp_view_cache_user_counts(uint64_t *hits, uint64_t *versioned, uint64_t *misses);
+
+/* Lets go of every entry and user record of this thread's cache (a thread
+ * that ends lets go of its own). */
 void mp_view_cache_clear(void);
 
 /* This thread's hits, the hits that checked the records (the others: by

@@ -128,6 +128,29 @@ class Settings(mh.MemCase):
         time.sleep(0.3)
         self.assertNotIn('car', json.dumps(mh.get_memory(self.proxy, user)))
 
+    def test_read_only_hits_then_a_change_is_read(self):
+        """Reads that write nothing, one after another on one connection (one
+        worker's thread, whose views keep the user's record and setting read
+        under the store's version: storage/view/view_cache.h): the setting
+        put between them, and a turn recorded, are what the next read sees."""
+        user = self.taught('hits')
+        c = self.proxy.conn()
+        for _ in range(3):
+            s = send(self.proxy, user, 'Where do I live?', x_memory='read', conn=c)
+            self.assertEqual(s.mode(), 'hybrid')
+            self.assertIn('Izmir', json.dumps(self.injection(s).elements))
+        self.assertEqual(self.put_mode(user, 'off').status, 200)
+        s = send(self.proxy, user, 'Where do I live?', x_memory='read', conn=c)
+        self.assertEqual(s.mode(), 'off')
+        self.assertTransparent(s)
+        self.assertEqual(self.put_mode(user, 'auto').status, 200)
+        s = send(self.proxy, user, 'Where do I live?', x_memory='read', conn=c)
+        self.assertIn('Izmir', json.dumps(self.injection(s).elements))
+        self.assertOK(send(self.proxy, user, 'My boat is called Marta.', conn=c))
+        mh.wait_memory(self.proxy, user, lambda m: 'Marta' in json.dumps(m['buffer']), what='the turn')
+        s = send(self.proxy, user, 'What is my boat called?', x_memory='read', conn=c)
+        self.assertIn('Marta', json.dumps(self.injection(s).elements))
+
     def test_off_for_a_user_never_seen(self):
         """No memory stored yet: the setting alone keeps the first turn out."""
         user = mh.uid('fresh')

@@ -5,7 +5,11 @@
  * never the cached copy; a user record without a stamp (store format 8) is
  * checked record by record; a view keeps what it borrowed while another
  * replaces it; entries past the bound are let go; each thread has its own.
- * Every case runs on every backend (_i: FX_BACKENDS). */
+ * The same for the user records (test_view_cache_user_*): a user's next
+ * view borrows the record the last one decoded while its stored bytes are
+ * the same, and decodes any write (a turn, a summary, in a sealed store
+ * too), within the same bound and per thread. Every case runs on every backend (_i: FX_BACKENDS).
+ */
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -51,12 +55,14 @@ static void ranked(struct mp_store *store, const char *user, size_t ulen, char o
 
 struct counts {
     uint64_t hits, checked, misses;
+    uint64_t user_hits, user_versioned, user_misses; /* the user records' */
 };
 
 static struct counts counts(void)
 {
     struct counts c;
     mp_view_cache_counts(&c.hits, &c.checked, &c.misses);
+    mp_view_cache_user_counts(&c.user_hits, &c.user_versioned, &c.user_misses);
     return c;
 }
 
@@ -66,6 +72,14 @@ static void counted(struct counts before, uint64_t hits, uint64_t misses)
     struct counts now = counts();
     ck_assert_uint_eq(now.hits - before.hits, hits);
     ck_assert_uint_eq(now.misses - before.misses, misses);
+}
+
+/* The user record hits and misses since before: exactly these. */
+static void user_counted(struct counts before, uint64_t hits, uint64_t misses)
+{
+    struct counts now = counts();
+    ck_assert_uint_eq(now.user_hits - before.user_hits, hits);
+    ck_assert_uint_eq(now.user_misses - before.user_misses, misses);
 }
 
 /* The hits since before that read the user's fact records: exactly n. */
@@ -98,10 +112,14 @@ START_TEST(test_view_cache_next_view_borrows)
 {
     struct mp_store *store = open_with_facts(_i);
     char first[1024], second[1024];
+    struct counts c = counts();
     ranked_counted(store, U("alice"), first, false);
+    user_counted(c, 0, 1); /* the user record too */
     ck_assert_ptr_nonnull(strstr(first, "city=Lisbon|"));
     ck_assert_ptr_nonnull(strstr(first, "pet=a cat named Miso|"));
+    c = counts();
     ranked_counted(store, U("alice"), second, true);
+    user_counted(c, 1, 0);
     ck_assert_str_eq(second, first);
     fx_close_backend(store, _i);
 }
@@ -303,9 +321,14 @@ START_TEST(test_view_cache_least_recent_let_go)
                          MP_OK);
         ranked(store, user, (size_t)n, got);
     }
+    _Static_assert(VIEW_CACHE_USERS_MAX == VIEW_CACHE_ENTRIES_MAX, "one bound let go of below");
+    struct counts c = counts();
     ranked_counted(store, U("user1"), got, true); /* kept: the oldest of the bound's newest */
+    user_counted(c, 1, 0);
     ck_assert_ptr_nonnull(strstr(got, "city=value 1|"));
+    c = counts();
     ranked_counted(store, U("user0"), got, false); /* the least recent, let go */
+    user_counted(c, 0, 1);
     ck_assert_ptr_nonnull(strstr(got, "city=value 0|"));
     fx_close_backend(store, _i);
 }
@@ -325,6 +348,8 @@ static void *view_in_other_thread(void *arg)
     struct counts now = counts();
     t->delta.hits = now.hits - c.hits;
     t->delta.misses = now.misses - c.misses;
+    t->delta.user_hits = now.user_hits - c.user_hits;
+    t->delta.user_misses = now.user_misses - c.user_misses;
     return NULL;
 }
 
@@ -339,8 +364,197 @@ START_TEST(test_view_cache_each_thread_its_own)
     ck_assert_int_eq(pthread_join(th, NULL), 0);
     ck_assert_uint_eq(t.delta.hits, 0); /* its own cache: built there */
     ck_assert_uint_eq(t.delta.misses, 1);
+    ck_assert_uint_eq(t.delta.user_hits, 0); /* and its own user record */
+    ck_assert_uint_eq(t.delta.user_misses, 1);
     ck_assert_str_eq(t.got, mine);
+    struct counts c = counts();
     ranked_counted(store, U("alice"), mine, true); /* this thread's entry is untouched */
+    user_counted(c, 1, 0);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* ---- user records ---- */
+
+/* What a view of user shows of its record: the summary and each buffered
+ * message, "summary|seq:content;"... */
+static void head_of(struct mp_store_view *v, char out[1024])
+{
+    const struct mp_usermem *h = mp_store_view_head(v);
+    int n = snprintf(out, 1024, "%.*s|", (int)h->summary.text_len,
+                     h->summary.text != NULL ? h->summary.text : "");
+    for (size_t i = 0; i < h->nmessages && n > 0 && n < 1024; i++)
+        n += snprintf(out + n, 1024 - (size_t)n, "%llu:%s;", (unsigned long long)h->messages[i].seq,
+                      h->messages[i].content);
+}
+
+/* head_of() through a fresh view of user, which must have been a hit (the
+ * thread's record borrowed) or a miss (decoded), nothing else. */
+static void head_counted(struct mp_store *store, const char *user, size_t ulen, char out[1024],
+                         bool hit)
+{
+    struct counts c = counts();
+    struct mp_store_view *v = NULL;
+    ck_assert_int_eq(mp_store_view_open(store, user, ulen, &v), MP_OK);
+    head_of(v, out);
+    mp_store_view_close(v);
+    user_counted(c, hit ? 1 : 0, hit ? 0 : 1);
+}
+
+static struct mp_store *open_with_turn(struct mp_store *store)
+{
+    mp_view_cache_clear();
+    ck_assert_int_eq(fx_turn(store, U("alice"), 1, "I live in Lisbon", "Noted", NOW, NOW + 1),
+                     MP_OK);
+    return store;
+}
+
+/* Each write of alice's record after a view decoded it (a turn, a
+ * summary, a fact, whose counters are in the record): the next view
+ * decodes it and shows it; the one after borrows that. */
+START_TEST(test_view_cache_user_change_is_read)
+{
+    for (int k = 0; k < 3; k++) {
+        struct mp_store *store = open_with_turn(fx_open_backend(_i));
+        char got[1024], again[1024];
+        head_counted(store, U("alice"), got, false);
+        const char *want = NULL;
+        if (k == 0) {
+            ck_assert_int_eq(
+                fx_turn(store, U("alice"), 2, "I moved to Porto", "Noted", NOW + 10, NOW + 11),
+                MP_OK);
+            want = ":I moved to Porto;";
+        } else if (k == 1) {
+            ck_assert_int_eq(fx_summarize(store, U("alice"), "Alice lives in Lisbon.", 2, NOW + 12),
+                             MP_OK);
+            want = "Alice lives in Lisbon.|";
+        } else {
+            ck_assert_int_eq(
+                fx_upsert(store, U("alice"), "city", "Porto", MP_TRUST_STATED, NOW + 5), MP_OK);
+            want = ":I live in Lisbon;"; /* the head as it was, from the new bytes */
+        }
+        head_counted(store, U("alice"), got, false);
+        ck_assert_msg(strstr(got, want) != NULL, "change %d: %s", k, got);
+        head_counted(store, U("alice"), again, true);
+        ck_assert_str_eq(again, got);
+        ranked(store, U("alice"), got); /* the record's fact count, read anew */
+        ck_assert_msg(k < 2 || strstr(got, "city=Porto|") != NULL, "change %d: %s", k, got);
+        fx_close_backend(store, _i);
+    }
+}
+END_TEST
+
+/* The user's setting as a view shows it (the user's own, or NULL: none). */
+static enum mp_user_mode view_mode(struct mp_store *store, const char *user, size_t ulen)
+{
+    struct mp_store_view *v = NULL;
+    ck_assert_int_eq(mp_store_view_open(store, user, ulen, &v), MP_OK);
+    enum mp_user_mode m = mp_store_view_user_mode(v);
+    mp_store_view_close(v);
+    return m;
+}
+
+/* The setting kept with a record read under a store version is read again
+ * once a commit (the setting's own, here: the user record's bytes stay
+ * as they were) moves the version. */
+START_TEST(test_view_cache_user_setting_is_read)
+{
+    struct mp_store *store = open_with_turn(fx_open_backend(_i));
+    ck_assert_int_eq(view_mode(store, U("alice")), MP_USER_MODE_AUTO);
+    struct counts c = counts();
+    ck_assert_int_eq(view_mode(store, U("alice")), MP_USER_MODE_AUTO);
+    ck_assert_uint_eq(counts().user_versioned - c.user_versioned, _i == LMDB ? 1 : 0);
+    struct mp_op op = {.kind = MP_OP_SET_USER_MODE,
+                       .user = "alice",
+                       .user_len = 5,
+                       .now_ms = NOW + 20,
+                       .actor = MP_ACTOR_USER};
+    op.u.user_mode = MP_USER_MODE_OFF;
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    c = counts();
+    ck_assert_int_eq(view_mode(store, U("alice")), MP_USER_MODE_OFF);
+    ck_assert_uint_eq(counts().user_versioned - c.user_versioned, 0);
+    ck_assert_int_eq(view_mode(store, U("alice")), MP_USER_MODE_OFF);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* The version the store's read transactions see now. */
+static struct mp_store_version version_now(struct mp_store *store)
+{
+    struct mp_store_txn txn;
+    struct mp_store_version at = {0};
+    ck_assert_int_eq(store->be->begin(store, false, &txn), MP_OK);
+    ck_assert(store->be->version(&txn, &at));
+    store->be->end(&txn, false);
+    return at;
+}
+
+/* A compaction swaps in another environment, whose commits are counted
+ * anew: a record read under the old one at the same count is not taken
+ * for the new one's (a turn recorded since, in the new one, is read). */
+START_TEST(test_view_cache_user_version_of_another_environment)
+{
+    struct mp_store *store = open_with_turn(fx_open_backend(LMDB));
+    for (uint8_t k = 2; k < 12; k++)
+        ck_assert_int_eq(fx_turn(store, U("alice"), k, "more", "Noted", NOW + k, NOW + k), MP_OK);
+    char before[1024], got[1024];
+    head_counted(store, U("alice"), before, false);
+    head_counted(store, U("alice"), got, true); /* by the version */
+    struct mp_store_version was = version_now(store);
+    fx_compact(store);
+    struct mp_store_version now = version_now(store);
+    ck_assert_uint_ne(now.env, was.env);
+    ck_assert_uint_lt(now.txn, was.txn);
+    for (uint8_t k = 12; version_now(store).txn < was.txn; k++)
+        ck_assert_int_eq(fx_turn(store, U("alice"), k, "later", "Noted", NOW + k, NOW + k), MP_OK);
+    ck_assert_uint_eq(version_now(store).txn, was.txn);
+    struct counts c = counts();
+    head_counted(store, U("alice"), got, false);
+    ck_assert_uint_eq(counts().user_versioned - c.user_versioned, 0);
+    ck_assert_ptr_nonnull(strstr(got, ":later;"));
+    ck_assert_str_ne(got, before);
+    fx_close_backend(store, LMDB);
+}
+END_TEST
+
+/* A sealed store: a record borrowed by its sealed bytes, and a turn's new
+ * seal decoded. */
+START_TEST(test_view_cache_user_sealed)
+{
+    struct mp_store *store = open_with_turn(fx_open_sealed());
+    char got[1024], again[1024];
+    head_counted(store, U("alice"), got, false);
+    head_counted(store, U("alice"), again, true);
+    ck_assert_str_eq(again, got);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 2, "I moved to Porto", "Noted", NOW + 10, NOW + 11),
+                     MP_OK);
+    head_counted(store, U("alice"), got, false);
+    ck_assert_ptr_nonnull(strstr(got, ":I moved to Porto;"));
+    fx_close_backend(store, LMDB);
+}
+END_TEST
+
+/* A view keeps the record it borrowed (its snapshot's) after a newer view
+ * decoded the user's next one in its place. LMDB and PostgreSQL. */
+START_TEST(test_view_cache_user_borrowed_outlives_its_replacement)
+{
+    struct mp_store *store = open_with_turn(fx_open_backend(_i));
+    char before[1024], got[1024];
+    head_counted(store, U("alice"), before, false);
+    struct mp_store_view *old = NULL;
+    struct counts c = counts();
+    ck_assert_int_eq(mp_store_view_open(store, U("alice"), &old), MP_OK);
+    user_counted(c, 1, 0);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 2, "I moved to Porto", "Noted", NOW + 10, NOW + 11),
+                     MP_OK);
+    head_counted(store, U("alice"), got, false);
+    ck_assert_ptr_nonnull(strstr(got, ":I moved to Porto;"));
+    head_of(old, got);
+    ck_assert_str_eq(got, before);
+    mp_store_view_close(old);
+    head_counted(store, U("alice"), got, true); /* the newer one, kept */
+    ck_assert_ptr_nonnull(strstr(got, ":I moved to Porto;"));
     fx_close_backend(store, _i);
 }
 END_TEST
@@ -350,6 +564,7 @@ Suite *mp_test_suite(void)
     Suite *s = suite_create("view_cache");
     TCase *tc = tcase_create("view_cache");
     tcase_set_timeout(tc, 60);
+    tcase_add_unchecked_fixture(tc, fx_setup_keys, NULL);
     tcase_add_loop_test(tc, test_view_cache_next_view_borrows, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_view_cache_change_is_read, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_view_cache_same_stamp_reads_no_record, 0, FX_BACKENDS);
@@ -359,6 +574,12 @@ Suite *mp_test_suite(void)
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_view_cache_least_recent_let_go, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_view_cache_each_thread_its_own, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_view_cache_user_change_is_read, 0, FX_BACKENDS);
+    tcase_add_test(tc, test_view_cache_user_sealed);
+    tcase_add_loop_test(tc, test_view_cache_user_setting_is_read, 0, FX_BACKENDS);
+    tcase_add_test(tc, test_view_cache_user_version_of_another_environment);
+    tcase_add_loop_test(tc, test_view_cache_user_borrowed_outlives_its_replacement, LMDB,
+                        FX_BACKENDS);
     suite_add_tcase(s, tc);
     return s;
 }
