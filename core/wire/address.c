@@ -452,17 +452,18 @@ struct bytemap {
 };
 
 #ifdef __SSE2__
-/* The alnum and other bits of the 16 bytes at p. */
+/* The alnum and other bits of the 16 bytes at p. A range is one signed
+ * compare once moved to start at -128: 'a'..'z' (after | 0x20) and
+ * '0'..'9' each; a byte >= 0x80 has its high bit already. */
 static void class16(const unsigned char *p, unsigned *alnum, unsigned *other)
 {
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i low = _mm_or_si128(x, _mm_set1_epi8(0x20));
-    __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
-                                   _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
-    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
-                                  _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
-    unsigned a = (unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit)) |
-                 (unsigned)_mm_movemask_epi8(x); /* bytes >= 0x80 */
+    __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(low, _mm_set1_epi8((char)(0x80 - 'a'))),
+                                    _mm_set1_epi8((char)(0x80 + 26)));
+    __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
+                                   _mm_set1_epi8((char)(0x80 + 10)));
+    unsigned a = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), x));
     unsigned sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')));
     *alnum = a;
     *other = ~(a | sp) & 0xffff;
@@ -506,13 +507,6 @@ static void map_fill(struct bytemap *m, const char *t, size_t n)
     }
 }
 
-/* The events of word w: bytes of neither kind, and words' first bytes. */
-static uint64_t events_of(const struct bytemap *m, size_t w)
-{
-    uint64_t a = m->alnum[w], before = w > 0 ? m->alnum[w - 1] >> 63 : 0;
-    return m->other[w] | (a & ~((a << 1) | before));
-}
-
 /* The first byte of the word that ends at byte j - 1 (an alnum byte). */
 static size_t word_start(const struct bytemap *m, size_t j)
 {
@@ -523,10 +517,31 @@ static size_t word_start(const struct bytemap *m, size_t j)
     return bits == 0 ? 0 : w * 64 + 64 - (size_t)__builtin_clzll(bits);
 }
 
+/* A byte of neither kind at t[i] in the line t[b..e): a mark, a quote;
+ * after a word, which then is not of letters alone, read_path for it
+ * first. */
+static void read_mark(const char *t, size_t b, size_t i, size_t e, const struct bytemap *m,
+                      bool *quoted, bool *code, struct mp_address *out)
+{
+    char c = t[i];
+    if (i > b && is_alnum(t[i - 1]) && c != '\t') { /* a word ends here */
+        size_t ws = word_start(m, i);
+        if (ws == b || t[ws - 1] == ' ')
+            read_path(t, ws, i, e, out);
+    }
+    if (c == '"')
+        *quoted = !*quoted;
+    else if (c == '`')
+        *code = !*code;
+    if (i == b || t[i - 1] == ' ') /* a blank-delimited word opens here */
+        read_path(t, i, i, e, out);
+}
+
 /* What one line of the instructions, t[b..e), adds to out, an event at a
- * time in the map (every reading starts at one): a word's first byte
- * (read_word), or a byte of neither kind (a mark, a quote; after a word,
- * which then is not of letters alone, read_path for it first). */
+ * time in the map (every reading starts at one), in the order of the
+ * text: a word's first byte (read_word), or a byte of neither kind
+ * (read_mark). The words between two marks are read in a run, whose
+ * plainness only a mark changes. */
 static void read_line(const char *t, size_t b, size_t e, const struct bytemap *m,
                       const struct firsts *f, struct mp_address *out)
 {
@@ -534,29 +549,23 @@ static void read_line(const char *t, size_t b, size_t e, const struct bytemap *m
     if (list_item(t, e, b))
         out->rules++;
     for (size_t w = b / 64; w * 64 < e; w++) {
-        uint64_t ev = events_of(m, w);
+        uint64_t range = ~(uint64_t)0, a = m->alnum[w];
+        uint64_t before = w > 0 ? m->alnum[w - 1] >> 63 : 0;
         if (w == b / 64)
-            ev &= ~(uint64_t)0 << (b % 64);
+            range &= ~(uint64_t)0 << (b % 64);
         if (e - w * 64 < 64)
-            ev &= ((uint64_t)1 << (e - w * 64)) - 1;
-        for (; ev != 0; ev &= ev - 1) {
-            size_t i = w * 64 + (size_t)__builtin_ctzll(ev);
-            char c = t[i];
-            if (is_alnum(c)) {
-                read_word(t, i, e, f, !quoted && !code, out);
-                continue;
-            }
-            if (i > b && is_alnum(t[i - 1]) && c != '\t') { /* a word ends here */
-                size_t ws = word_start(m, i);
-                if (ws == b || t[ws - 1] == ' ')
-                    read_path(t, ws, i, e, out);
-            }
-            if (c == '"')
-                quoted = !quoted;
-            else if (c == '`')
-                code = !code;
-            if (i == b || t[i - 1] == ' ') /* a blank-delimited word opens here */
-                read_path(t, i, i, e, out);
+            range &= ((uint64_t)1 << (e - w * 64)) - 1;
+        uint64_t starts = a & ~((a << 1) | before) & range, marks = m->other[w] & range;
+        for (;;) {
+            uint64_t below = marks != 0 ? (marks & (0 - marks)) - 1 : ~(uint64_t)0;
+            bool plain = !quoted && !code;
+            for (uint64_t run = starts & below; run != 0; run &= run - 1)
+                read_word(t, w * 64 + (size_t)__builtin_ctzll(run), e, f, plain, out);
+            starts &= ~below;
+            if (marks == 0)
+                break;
+            read_mark(t, b, w * 64 + (size_t)__builtin_ctzll(marks), e, m, &quoted, &code, out);
+            marks &= marks - 1;
         }
     }
 }

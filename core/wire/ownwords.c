@@ -59,7 +59,7 @@ static bool escape_in(const struct mp_inserted_patterns *p, const char *raw, siz
     return false;
 }
 
-/* The checks of mp_inserted_may_hold and of a '<', a fence and "},", each
+/* The pattern keys' checks and those of a '<', a fence and "},", each
  * byte looked for in one pass: a '<' in any form (a key that opens with
  * one among them), every escape in one. */
 bool mp_ownwords_may_differ(const struct mp_inserted_patterns *p, const char *body,
