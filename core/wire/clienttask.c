@@ -316,22 +316,42 @@ static bool lone_turn(const char *body, const struct mp_chatreq *req, size_t *us
     return !has_tools(body, req);
 }
 
-static bool found_in(const char *text, size_t len, const struct mp_clienttask_pattern *p)
+/* The anchor bytes (mp_find_bytes_anchor) one text was looked in for,
+ * and those it does not hold within the widest window: patterns share
+ * anchors ("### Task:" opens five of the defaults'), and a text that
+ * lacks one is looked in once for them all. */
+struct anchors {
+    uint64_t looked[4], absent[4];
+};
+
+static bool found_in(const char *text, size_t len, const struct mp_clienttask_pattern *p,
+                     struct anchors *an)
 {
-    size_t reach = MP_CLIENTTASK_WINDOW + p->len;
-    return text != NULL &&
+    size_t reach = MP_CLIENTTASK_WINDOW + p->len,
+           widest = MP_CLIENTTASK_WINDOW + MP_CLIENTTASK_FRAGMENT_MAX;
+    unsigned char a = (unsigned char)p->text[p->anchor];
+    uint64_t bit = (uint64_t)1 << (a % 64);
+    if (text == NULL)
+        return false;
+    if ((an->looked[a / 64] & bit) == 0) {
+        an->looked[a / 64] |= bit;
+        if (memchr(text, a, len < widest ? len : widest) == NULL)
+            an->absent[a / 64] |= bit;
+    }
+    return (an->absent[a / 64] & bit) == 0 &&
            mp_find_bytes_at(text, len < reach ? len : reach, p->text, p->len, p->anchor) != NULL;
 }
 
+/* an[0] the user text's anchors, an[1 + i] sys[i]'s. */
 static bool pattern_matches(const struct mp_clienttask_texts *t, bool lone,
-                            const struct mp_clienttask_pattern *p)
+                            const struct mp_clienttask_pattern *p, struct anchors *an)
 {
     if (p->scope == MP_TASK_SCOPE_PROMPT && !lone)
         return false;
-    if (p->scope == MP_TASK_SCOPE_PROMPT && found_in(t->user, t->user_len, p))
+    if (p->scope == MP_TASK_SCOPE_PROMPT && found_in(t->user, t->user_len, p, &an[0]))
         return true;
     for (size_t i = 0; i < t->nsys; i++)
-        if (found_in(t->sys[i], t->sys_len[i], p))
+        if (found_in(t->sys[i], t->sys_len[i], p, &an[1 + i]))
             return true;
     return false;
 }
@@ -349,6 +369,7 @@ int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t 
                               struct mp_clienttask_texts *texts, enum mp_clienttask_kind *kind)
 {
     struct mp_clienttask_texts own = {0}, *t = texts != NULL ? texts : &own;
+    struct anchors an[1 + MP_CLIENTTASK_SYSTEM_TEXTS] = {0};
     size_t user = 0;
     int rc = MP_NOTFOUND;
     bool lone = p->n > 0 && lone_turn(body, req, &user);
@@ -362,7 +383,7 @@ int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t 
         goto out;
     }
     for (uint32_t i = 0; i < p->n && rc == MP_NOTFOUND; i++)
-        if (pattern_matches(t, lone, &p->items[i])) {
+        if (pattern_matches(t, lone, &p->items[i], an)) {
             *kind = (enum mp_clienttask_kind)p->items[i].kind;
             rc = MP_OK;
         }

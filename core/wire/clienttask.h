@@ -151,7 +151,9 @@ void mp_clienttask_texts_cleanup(struct mp_clienttask_texts *t);
  * messages; the system prompt: a system/developer first message, the
  * Responses API's "instructions", Anthropic's "system" string or its first
  * 8 text blocks), then each pattern is one mp_find_bytes pass over at most
- * MP_CLIENTTASK_WINDOW + its length bytes of each: linear in the body. */
+ * MP_CLIENTTASK_WINDOW + its length bytes of each, but for the patterns
+ * whose anchor byte a text lacks: one memchr pass there for them all.
+ * Linear in the body. */
 int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t len,
                               const struct mp_chatreq *req, const struct mp_clienttask_patterns *p,
                               struct mp_clienttask_texts *texts, enum mp_clienttask_kind *kind);
