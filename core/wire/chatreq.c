@@ -87,14 +87,10 @@ static void hash_feed(struct hasher *st, const unsigned char *p, size_t n)
     st->npend = (unsigned)n;
 }
 
-static uint64_t hash_final(struct hasher *st)
+/* The lanes folded and mixed, every block fed. */
+static uint64_t hash_fold(const struct hasher *st)
 {
-    uint64_t k;
-    if (st->npend > 0) {
-        memset(st->pend + st->npend, 0, 16 - st->npend);
-        hash_block(st, st->pend);
-    }
-    k = st->a ^ rotl64(st->b, 32) ^ st->len;
+    uint64_t k = st->a ^ rotl64(st->b, 32) ^ st->len;
     k ^= k >> 33;
     k *= HASH_K2;
     k ^= k >> 33;
@@ -103,13 +99,33 @@ static uint64_t hash_final(struct hasher *st)
     return k;
 }
 
+static uint64_t hash_final(struct hasher *st)
+{
+    if (st->npend > 0) {
+        memset(st->pend + st->npend, 0, 16 - st->npend);
+        hash_block(st, st->pend);
+    }
+    return hash_fold(st);
+}
+
+/* A whole text at once: its blocks read where they are, the last one
+ * padded in a block of its own (the stream's hash_feed copies every
+ * piece's tail to wait for the next piece). */
 uint64_t mp_chatreq_hash_text(int role, const char *text, size_t len)
 {
     struct hasher st;
+    const unsigned char *p = (const unsigned char *)text;
+    size_t n = len;
     hash_init(&st, role);
-    if (len > 0)
-        hash_feed(&st, (const unsigned char *)text, len);
-    return hash_final(&st);
+    st.len = len;
+    for (; n >= 16; p += 16, n -= 16)
+        hash_block(&st, p);
+    if (n > 0) {
+        unsigned char last[16] = {0};
+        memcpy(last, p, n);
+        hash_block(&st, last);
+    }
+    return hash_fold(&st);
 }
 
 /* ---- sinks: where decoded text goes ---- */
