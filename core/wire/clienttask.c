@@ -331,8 +331,8 @@ static bool found_in(const char *text, size_t len, const struct mp_clienttask_pa
            widest = MP_CLIENTTASK_WINDOW + MP_CLIENTTASK_FRAGMENT_MAX;
     unsigned char a = (unsigned char)p->text[p->anchor];
     uint64_t bit = (uint64_t)1 << (a % 64);
-    if (text == NULL)
-        return false;
+    if (text == NULL || len < p->len)
+        return false; /* too short to hold it: no memchr */
     if ((an->looked[a / 64] & bit) == 0) {
         an->looked[a / 64] |= bit;
         if (memchr(text, a, len < widest ? len : widest) == NULL)
