@@ -634,6 +634,17 @@ int mp_chatreq_message_text(const char *body, const struct mp_chatreq_msg *m, ch
     return MP_OK;
 }
 
+bool mp_chatreq_text_in_place(const char *body, const struct mp_chatreq_msg *m, const char **text,
+                              size_t *len)
+{
+    size_t s = m->content_start, e = m->content_end;
+    if (!m->has_text || body[s] != '"' || memchr(body + s + 1, '\\', e - s - 2) != NULL)
+        return false;
+    *text = body + s + 1;
+    *len = e - s - 2;
+    return true;
+}
+
 int mp_chatreq_message_parts(const char *body, const struct mp_chatreq_msg *m, char *out,
                              size_t cap, size_t *out_len, size_t *ends, size_t max, size_t *nparts)
 {

@@ -174,18 +174,26 @@ int mp_clienttask_parse(const char *text, size_t len, struct mp_clienttask_patte
 
 void mp_clienttask_texts_cleanup(struct mp_clienttask_texts *t)
 {
-    free(t->user);
+    free(t->user_buf);
     for (size_t i = 0; i < t->nsys; i++)
-        free(t->sys[i]);
+        free(t->sys_buf[i]);
     memset(t, 0, sizeof(*t));
 }
 
-/* A JSON string literal body[s..e) decoded into a malloc'd copy. MP_OK,
- * MP_EINVAL (not a string), MP_ENOMEM. */
-static int decode_string(const char *body, size_t s, size_t e, char **out, size_t *n)
+/* A JSON string literal body[s..e) decoded: in place when it holds no
+ * escape (*out borrowed from body, *buf NULL), else into a malloc'd copy
+ * (*buf, which *out is). MP_OK, MP_EINVAL (not a string), MP_ENOMEM. */
+static int decode_string(const char *body, size_t s, size_t e, const char **out, size_t *n,
+                         char **buf_out)
 {
     if (body[s] != '"')
         return MP_EINVAL;
+    *buf_out = NULL;
+    if (memchr(body + s + 1, '\\', e - s - 2) == NULL) {
+        *out = body + s + 1;
+        *n = e - s - 2;
+        return MP_OK;
+    }
     char *buf = malloc(e - s);
     if (buf == NULL)
         return MP_ENOMEM;
@@ -194,7 +202,7 @@ static int decode_string(const char *body, size_t s, size_t e, char **out, size_
         free(buf);
         return rc;
     }
-    *out = buf;
+    *out = *buf_out = buf;
     return MP_OK;
 }
 
@@ -202,16 +210,24 @@ static int add_sys_string(struct mp_clienttask_texts *t, const char *body, size_
 {
     if (t->nsys == MP_CLIENTTASK_SYSTEM_TEXTS)
         return MP_OK;
-    int rc = decode_string(body, s, e, &t->sys[t->nsys], &t->sys_len[t->nsys]);
+    int rc =
+        decode_string(body, s, e, &t->sys[t->nsys], &t->sys_len[t->nsys], &t->sys_buf[t->nsys]);
     if (rc == MP_OK)
         t->nsys++;
     return rc == MP_EINVAL ? MP_OK : rc; /* not a string: nothing to look in */
 }
 
-/* A message's text, decoded with its wire. */
+/* A message's text (*out NULL: it has none): in place when the body
+ * holds it as is (mp_chatreq_text_in_place: *out borrowed, *buf_out
+ * NULL), else decoded with its wire into a malloc'd copy (*buf_out,
+ * which *out is). MP_OK or MP_ENOMEM. */
 static int message_text(const struct mp_wire *w, const char *body, const struct mp_chatreq_msg *m,
-                        char **out, size_t *n)
+                        const char **out, size_t *n, char **buf_out)
 {
+    *out = NULL;
+    *buf_out = NULL;
+    if (mp_chatreq_text_in_place(body, m, out, n))
+        return MP_OK;
     size_t cap = m->text_len + 1; /* the text parts only: its images are never copied */
     char *buf = malloc(cap);
     if (buf == NULL)
@@ -221,7 +237,7 @@ static int message_text(const struct mp_wire *w, const char *body, const struct 
         free(buf);
         return rc == MP_NOTFOUND ? MP_OK : rc;
     }
-    *out = buf;
+    *out = *buf_out = buf;
     return MP_OK;
 }
 
@@ -260,7 +276,8 @@ static int read_system(struct mp_clienttask_texts *t, const struct mp_wire *w, c
         rc = add_sys_string(t, body, req->instructions_start, req->instructions_end);
     if (rc == MP_OK && req->nmsgs > 0 && is_system_role(req->msgs[0].role) &&
         t->nsys < MP_CLIENTTASK_SYSTEM_TEXTS) {
-        rc = message_text(w, body, &req->msgs[0], &t->sys[t->nsys], &t->sys_len[t->nsys]);
+        rc = message_text(w, body, &req->msgs[0], &t->sys[t->nsys], &t->sys_len[t->nsys],
+                          &t->sys_buf[t->nsys]);
         t->nsys += rc == MP_OK && t->sys[t->nsys] != NULL;
     }
     return rc;
@@ -284,10 +301,10 @@ static int user_text(struct mp_clienttask_texts *t, const struct mp_wire *w, con
 {
     if (t->user_read && t->user_at == at)
         return MP_OK;
-    free(t->user);
-    t->user = NULL;
+    free(t->user_buf);
+    t->user_buf = NULL;
     t->user_read = false;
-    int rc = message_text(w, body, &req->msgs[at], &t->user, &t->user_len);
+    int rc = message_text(w, body, &req->msgs[at], &t->user, &t->user_len, &t->user_buf);
     if (rc == MP_OK) {
         t->user_read = true;
         t->user_at = at;
@@ -591,7 +608,8 @@ static int agent_task(struct mp_clienttask_texts *t, const struct mp_wire *w, co
     turn_users(req, &from, &to);
     for (size_t i = from; i < to; i++) {
         const struct mp_chatreq_msg *m = &req->msgs[i];
-        char *text = NULL;
+        const char *text = NULL;
+        char *buf = NULL;
         size_t n = 0;
         struct mp_address a;
         if (m->role != MP_CR_USER || !m->has_text)
@@ -602,11 +620,11 @@ static int agent_task(struct mp_clienttask_texts *t, const struct mp_wire *w, co
             a = ur->a;
             n = ur->len;
         } else {
-            int rc = message_text(w, body, m, &text, &n);
+            int rc = message_text(w, body, m, &text, &n, &buf);
             if (rc != MP_OK || text == NULL)
                 return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
             mp_address_read(text, n, &a);
-            free(text);
+            free(buf);
         }
         if (!a.role && sys_role < 0) {
             struct mp_address given = a;

@@ -126,18 +126,21 @@ extern const char mp_clienttask_default_patterns[];
  * and one user message's, kept from one rule's call to the next on the
  * same body and scan (mp_clienttask_from_prompt, then
  * mp_clienttask_from_shape), so that each is decoded once. Zeroed ({0})
- * before the first call; mp_clienttask_texts_cleanup after the last
- * (the texts are malloc'd copies: nothing borrowed from the body). */
+ * before the first call; mp_clienttask_texts_cleanup after the last. A
+ * text the body holds as is (a string without an escape) is borrowed
+ * from it: valid while the body is. */
 struct mp_clienttask_texts {
     bool sys_read; /* sys[0..nsys) is the system prompt's, decoded with result sys_rc */
     int sys_rc;
     size_t nsys;
-    char *sys[MP_CLIENTTASK_SYSTEM_TEXTS];
+    const char *sys[MP_CLIENTTASK_SYSTEM_TEXTS]; /* in the body, or sys_buf[i] */
     size_t sys_len[MP_CLIENTTASK_SYSTEM_TEXTS];
-    bool user_read; /* user is message user_at's text (NULL: it has none) */
+    char *sys_buf[MP_CLIENTTASK_SYSTEM_TEXTS]; /* a decoded copy (malloc'd), or NULL */
+    bool user_read;                            /* user is message user_at's text (NULL: none) */
     size_t user_at;
-    char *user;
+    const char *user; /* in the body, or user_buf */
     size_t user_len;
+    char *user_buf; /* a decoded copy (malloc'd), or NULL */
 };
 
 /* Frees t's texts and zeroes it; a zeroed t is fine. */
