@@ -89,19 +89,14 @@ struct word {
     const char *text; /* lower case, two bytes or more */
     uint32_t first;
     uint32_t mask;
-    uint16_t pair;  /* pair_of its first two bytes */
-    uint16_t three; /* three_of first; THREE_NONE for a word of two bytes */
 };
 
-#define THREE_NONE 512
 #define W_FIRST(s)                                                                                 \
     ((uint32_t)(unsigned char)(s)[0] | (uint32_t)(unsigned char)(s)[1] << 8 |                      \
      (uint32_t)(unsigned char)(s)[2] << 16)
 #define W(s)                                                                                       \
     {                                                                                              \
-        s, W_FIRST(s), (s)[2] != '\0' ? 0xffffffu : 0xffffu,                                       \
-            (uint16_t)(((unsigned char)(s)[0] & 31) << 5 | ((unsigned char)(s)[1] & 31)),          \
-            (uint16_t)((s)[2] != '\0' ? (W_FIRST(s) * 0x9e3779b1u) >> 23 : THREE_NONE)             \
+        s, W_FIRST(s), (s)[2] != '\0' ? 0xffffffu : 0xffffu                                        \
     }
 
 /* Whether any of words is at t[i..n), whose first three bytes are c
@@ -132,20 +127,33 @@ static const struct word chat_tags[] = {W("<chat_history>"), W("<conversation>")
                                         W("<messages>"), W("<history>")};
 static const struct word roles[] = {W("you are "), W("you're "),   W("you will "), W("your task"),
                                     W("your job"), W("your role"), W("your goal"), W("act as ")};
-static const struct word conversations[] = {W("conversation"), W("chat history"), W("chat log"),
-                                            W("transcript"),   W("dialogue"),     W("this chat"),
-                                            W("chat_history")};
+/* The lists a word of the instructions is read against (read_word), each
+ * X(a, word) once: their arrays and the maps of their words' first bytes
+ * (struct firsts) are made from them at compile time. */
+/* clang-format off */
+#define CONVERSATIONS(X, a)                                                                        \
+    X(a, "conversation") X(a, "chat history") X(a, "chat log") X(a, "transcript")                  \
+    X(a, "dialogue") X(a, "this chat") X(a, "chat_history")
 /* A rule's words: a modal or a bound laid on the reader. */
-static const struct word rule_words[] = {W("must"),  W("never"),  W("do not"),
-                                         W("don't"), W("always"), W("only")};
+#define RULES(X, a)                                                                                \
+    X(a, "must") X(a, "never") X(a, "do not") X(a, "don't") X(a, "always") X(a, "only")
 /* The reader's own apparatus, named as theirs: a client speaking of its
  * agent's memory, instructions or tools ("your system prompt"). */
-static const struct word yours[] = {
-    W("your memory"),        W("your memories"),     W("your persistent"),
-    W("your system prompt"), W("your instructions"), W("your context"),
-    W("your tools"),         W("your notes"),        W("your turn budget")};
-static const struct word work_words[] = {W("file"), W("files"), W("folder"),    W("folders"),
-                                         W("tool"), W("tools"), W("directory"), W("directories")};
+#define YOURS(X, a)                                                                                \
+    X(a, "your memory") X(a, "your memories") X(a, "your persistent")                              \
+    X(a, "your system prompt") X(a, "your instructions") X(a, "your context")                      \
+    X(a, "your tools") X(a, "your notes") X(a, "your turn budget")
+#define WORK(X, a)                                                                                 \
+    X(a, "file") X(a, "files") X(a, "folder") X(a, "folders") X(a, "tool") X(a, "tools")           \
+    X(a, "directory") X(a, "directories")
+/* clang-format on */
+#define MINE(X, a) X(a, "me") X(a, "my") X(a, "mine") X(a, "myself")
+
+#define ENTRY(a, s) W(s),
+static const struct word conversations[] = {CONVERSATIONS(ENTRY, 0)};
+static const struct word rule_words[] = {RULES(ENTRY, 0)};
+static const struct word yours[] = {YOURS(ENTRY, 0)};
+static const struct word work_words[] = {WORK(ENTRY, 0)};
 
 /* The first byte of line content at or after i, past blanks. */
 static size_t line_body(const char *t, size_t n, size_t i)
@@ -265,23 +273,26 @@ static int path_word(const char *t, size_t s, size_t e)
     return ext >= 2 && ext <= 5 && c >= 'a' && c <= 'z' && is_alnum(dot[-1]);
 }
 
-/* The words of address.h naming a task, each starting a word. */
+/* The words of address.h naming a task, each starting a word:
+ * X(a, word, whole, kind). */
+#define KINDS(X, a)                                                                                \
+    X(a, "title", false, MP_TASK_TITLE)                                                            \
+    X(a, "follow-up", false, MP_TASK_FOLLOW_UPS)                                                   \
+    X(a, "follow up", false, MP_TASK_FOLLOW_UPS)                                                   \
+    X(a, "tags", true, MP_TASK_TAGS)                                                               \
+    X(a, "tag", true, MP_TASK_TAGS)                                                                \
+    X(a, "search quer", false, MP_TASK_SEARCH_QUERIES)                                             \
+    X(a, "summar", false, MP_TASK_COMPACTION)                                                      \
+    X(a, "compact", false, MP_TASK_COMPACTION)                                                     \
+    X(a, "classif", false, MP_TASK_CLASSIFIER)                                                     \
+    X(a, "memor", false, MP_TASK_MEMORY_REVIEW)
+
+#define KIND_ENTRY(a, s, whole, kind) {W(s), whole, kind},
 static const struct {
     struct word w;
     bool whole;
     int kind;
-} kind_words[] = {
-    {W("title"), false, MP_TASK_TITLE},
-    {W("follow-up"), false, MP_TASK_FOLLOW_UPS},
-    {W("follow up"), false, MP_TASK_FOLLOW_UPS},
-    {W("tags"), true, MP_TASK_TAGS},
-    {W("tag"), true, MP_TASK_TAGS},
-    {W("search quer"), false, MP_TASK_SEARCH_QUERIES},
-    {W("summar"), false, MP_TASK_COMPACTION},
-    {W("compact"), false, MP_TASK_COMPACTION},
-    {W("classif"), false, MP_TASK_CLASSIFIER},
-    {W("memor"), false, MP_TASK_MEMORY_REVIEW},
-};
+} kind_words[] = {KINDS(KIND_ENTRY, 0)};
 
 /* The task named at t[i..n), or -1. */
 static int kind_at(const char *t, size_t n, size_t i)
@@ -321,7 +332,7 @@ bool mp_address_is_agent(const struct mp_address *a, size_t len)
            a->own > 0 && a->person == 0 && len >= MP_ADDRESS_AGENT_MIN;
 }
 
-static const struct word mine[] = {W("me"), W("my"), W("mine"), W("myself")};
+static const struct word mine[] = {MINE(ENTRY, 0)};
 
 /* A first-person singular word of a writer at t[i..n), whose first three
  * bytes are c (three_at). */
@@ -335,91 +346,87 @@ static bool person_at(const char *t, size_t n, size_t i, uint32_t c)
     return any_of(t, n, i, c, mine, COUNT(mine), true);
 }
 
-/* Which lists have a word that starts with each first two bytes (pair_of:
- * lower case, 5 bits each, one of 1,024; a superset), so that a word is
- * compared only with the lists it could be in, and most words (in none)
- * with none; then whether a word of the lists starts with its first three
- * (a 512-bit filter; "me" and "my" have two). Made from the lists on each
- * read (a 1 KB memset and a few hundred instructions), never kept. */
-enum {
-    L_MINE = 1,
-    L_RULES = 2,
-    L_YOURS = 4,
-    L_WORK = 8,
-    L_CONVERSATIONS = 16,
-    L_KINDS = 32,
-};
+/* Which lists have a word that starts with each first two bytes, folded
+ * to 5 bits each (a superset): a row of 32 bits a first byte, a bit a
+ * second. A word is compared only with the lists it could be in, and
+ * most words (in none) with none; then whether a word of the lists starts
+ * with its first three (a 512-bit filter of THREE's; "me" and "my" have
+ * two). Made from the lists by the compiler. */
+#define ROW_BIT(j, s)                                                                              \
+    (((unsigned char)(s)[0] & 31) == (j) ? (uint32_t)1 << ((unsigned char)(s)[1] & 31) : 0) |
+#define THREE(first) (((uint32_t)(first)*0x9e3779b1u) >> 23)
+#define THREE_BIT(j, s)                                                                            \
+    ((s)[2] != '\0' && (THREE(W_FIRST(s)) >> 6) == (j) ? (uint64_t)1 << (THREE(W_FIRST(s)) & 63)   \
+                                                       : 0) |
+#define KIND_ROW_BIT(j, s, whole, kind)   ROW_BIT(j, s)
+#define KIND_THREE_BIT(j, s, whole, kind) THREE_BIT(j, s)
+#define MAP(L, B, j)                      L(B, j) 0
+#define MAP8(L, B, j)                                                                              \
+    MAP(L, B, j), MAP(L, B, j + 1), MAP(L, B, j + 2), MAP(L, B, j + 3), MAP(L, B, j + 4),          \
+        MAP(L, B, j + 5), MAP(L, B, j + 6), MAP(L, B, j + 7)
+#define MAP32(L, B)                                                                                \
+    {                                                                                              \
+        MAP8(L, B, 0), MAP8(L, B, 8), MAP8(L, B, 16), MAP8(L, B, 24)                               \
+    }
+#define ALL_ROWS(B, j)                                                                             \
+    MINE(B, j) RULES(B, j) YOURS(B, j) WORK(B, j) CONVERSATIONS(B, j) KINDS(KIND_ROW_BIT, j)
+#define ALL_THREES(B, j)                                                                           \
+    MINE(B, j) RULES(B, j) YOURS(B, j) WORK(B, j) CONVERSATIONS(B, j) KINDS(KIND_THREE_BIT, j)
 
 struct firsts {
-    unsigned char lists[1024];
-    uint64_t threes[8]; /* the words' first three bytes (three_of), of those that have three */
+    uint32_t any[32], mine[32], rules[32], yours[32], work[32], conversations[32], kinds[32];
+    uint64_t threes[8]; /* the words' first three bytes (THREE), of those that have three */
 };
 
-/* Where a word's first three bytes (struct word's first) fall in threes:
- * as W computes it. */
-static unsigned three_of(uint32_t first)
+static const struct firsts firsts = {
+    .any = MAP32(ALL_ROWS, ROW_BIT),
+    .mine = MAP32(MINE, ROW_BIT),
+    .rules = MAP32(RULES, ROW_BIT),
+    .yours = MAP32(YOURS, ROW_BIT),
+    .work = MAP32(WORK, ROW_BIT),
+    .conversations = MAP32(CONVERSATIONS, ROW_BIT),
+    .kinds = MAP32(KINDS, KIND_ROW_BIT),
+    .threes = {MAP8(ALL_THREES, THREE_BIT, 0)},
+};
+
+/* Whether rows have a word that starts with c0 c1 (& 31 folds). */
+static bool row_has(const uint32_t *rows, char c0, char c1)
 {
-    return (first * 0x9e3779b1u) >> 23;
+    return (rows[(unsigned char)c0 & 31] >> ((unsigned char)c1 & 31)) & 1;
 }
 
-static bool three_in(const struct firsts *f, uint32_t c)
+static bool three_in(const uint64_t *threes, uint32_t c3)
 {
-    unsigned h = three_of(c);
-    return (f->threes[h / 64] >> (h % 64)) & 1;
-}
-
-static unsigned pair_of(char c0, char c1)
-{
-    return ((unsigned)((unsigned char)c0 & 31) << 5) | ((unsigned char)c1 & 31); /* & 31 folds */
-}
-
-static void lists_of(struct firsts *f, unsigned list, const struct word *words, size_t n)
-{
-    for (size_t k = 0; k < n; k++) {
-        unsigned h = words[k].three;
-        f->lists[words[k].pair] |= (unsigned char)list;
-        if (h != THREE_NONE)
-            f->threes[h / 64] |= (uint64_t)1 << (h % 64);
-    }
-}
-
-static void firsts_init(struct firsts *f)
-{
-    memset(f, 0, sizeof(*f));
-    lists_of(f, L_MINE, mine, COUNT(mine));
-    lists_of(f, L_RULES, rule_words, COUNT(rule_words));
-    lists_of(f, L_YOURS, yours, COUNT(yours));
-    lists_of(f, L_WORK, work_words, COUNT(work_words));
-    lists_of(f, L_CONVERSATIONS, conversations, COUNT(conversations));
-    for (size_t k = 0; k < COUNT(kind_words); k++)
-        lists_of(f, L_KINDS, &kind_words[k].w, 1);
+    uint32_t h = THREE(c3);
+    return (threes[h >> 6] >> (h & 63)) & 1;
 }
 
 /* What the readings that start at the word t[i..e) add to out (i starts
  * one: t[i] is a letter, a digit or a byte >= 0x80, and t[i - 1] none);
  * plain: outside "quotes" and `code`. */
-static void read_word(const char *t, size_t i, size_t e, const struct firsts *f, bool plain,
-                      struct mp_address *out)
+static void read_word(const char *t, size_t i, size_t e, bool plain, struct mp_address *out)
 {
-    char c = t[i];
-    unsigned in = f->lists[pair_of(c, i + 1 < e ? t[i + 1] : '\0')];
-    if (in == 0 && c != 'I')
+    const struct firsts *f = &firsts;
+    char c = t[i], c1 = i + 1 < e ? t[i + 1] : '\0';
+    if (!row_has(f->any, c, c1) && c != 'I')
         return; /* most words: no list has a word that starts as they do */
     uint32_t c3 = three_at(t, e, i);
-    if (c != 'I' && (in & L_MINE) == 0 && !three_in(f, c3))
+    bool mine_pair = row_has(f->mine, c, c1);
+    if (c != 'I' && !mine_pair && !three_in(f->threes, c3))
         return; /* no word of three bytes or more starts so ("dolor" against "do not") */
-    if (plain && (c == 'I' || (in & L_MINE)) && person_at(t, e, i, c3))
+    if (plain && (c == 'I' || mine_pair) && person_at(t, e, i, c3))
         out->person++;
-    if (plain && (in & L_RULES) && any_of(t, e, i, c3, rule_words, COUNT(rule_words), true))
+    if (plain && row_has(f->rules, c, c1) &&
+        any_of(t, e, i, c3, rule_words, COUNT(rule_words), true))
         out->rules++;
-    if ((in & L_YOURS) && any_of(t, e, i, c3, yours, COUNT(yours), false))
+    if (row_has(f->yours, c, c1) && any_of(t, e, i, c3, yours, COUNT(yours), false))
         out->own++;
-    if ((in & L_WORK) && any_of(t, e, i, c3, work_words, COUNT(work_words), true))
+    if (row_has(f->work, c, c1) && any_of(t, e, i, c3, work_words, COUNT(work_words), true))
         out->work++;
-    if (!out->conversation && (in & L_CONVERSATIONS) &&
+    if (!out->conversation && row_has(f->conversations, c, c1) &&
         any_of(t, e, i, c3, conversations, COUNT(conversations), false))
         out->conversation = true;
-    if (out->kind < 0 && (in & L_KINDS))
+    if (out->kind < 0 && row_has(f->kinds, c, c1))
         out->kind = kind_of(t, e, i, c3);
 }
 
@@ -452,17 +459,18 @@ struct bytemap {
 };
 
 #ifdef __SSE2__
-/* The alnum and other bits of the 16 bytes at p. */
+/* The alnum and other bits of the 16 bytes at p. A range is one signed
+ * compare once moved to start at -128: 'a'..'z' (after | 0x20) and
+ * '0'..'9' each; a byte >= 0x80 has its high bit already. */
 static void class16(const unsigned char *p, unsigned *alnum, unsigned *other)
 {
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i low = _mm_or_si128(x, _mm_set1_epi8(0x20));
-    __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
-                                   _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
-    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
-                                  _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
-    unsigned a = (unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit)) |
-                 (unsigned)_mm_movemask_epi8(x); /* bytes >= 0x80 */
+    __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(low, _mm_set1_epi8((char)(0x80 - 'a'))),
+                                    _mm_set1_epi8((char)(0x80 + 26)));
+    __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
+                                   _mm_set1_epi8((char)(0x80 + 10)));
+    unsigned a = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), x));
     unsigned sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')));
     *alnum = a;
     *other = ~(a | sp) & 0xffff;
@@ -506,13 +514,6 @@ static void map_fill(struct bytemap *m, const char *t, size_t n)
     }
 }
 
-/* The events of word w: bytes of neither kind, and words' first bytes. */
-static uint64_t events_of(const struct bytemap *m, size_t w)
-{
-    uint64_t a = m->alnum[w], before = w > 0 ? m->alnum[w - 1] >> 63 : 0;
-    return m->other[w] | (a & ~((a << 1) | before));
-}
-
 /* The first byte of the word that ends at byte j - 1 (an alnum byte). */
 static size_t word_start(const struct bytemap *m, size_t j)
 {
@@ -523,40 +524,55 @@ static size_t word_start(const struct bytemap *m, size_t j)
     return bits == 0 ? 0 : w * 64 + 64 - (size_t)__builtin_clzll(bits);
 }
 
+/* A byte of neither kind at t[i] in the line t[b..e): a mark, a quote;
+ * after a word, which then is not of letters alone, read_path for it
+ * first. */
+static void read_mark(const char *t, size_t b, size_t i, size_t e, const struct bytemap *m,
+                      bool *quoted, bool *code, struct mp_address *out)
+{
+    char c = t[i];
+    if (i > b && is_alnum(t[i - 1]) && c != '\t') { /* a word ends here */
+        size_t ws = word_start(m, i);
+        if (ws == b || t[ws - 1] == ' ')
+            read_path(t, ws, i, e, out);
+    }
+    if (c == '"')
+        *quoted = !*quoted;
+    else if (c == '`')
+        *code = !*code;
+    if (i == b || t[i - 1] == ' ') /* a blank-delimited word opens here */
+        read_path(t, i, i, e, out);
+}
+
 /* What one line of the instructions, t[b..e), adds to out, an event at a
- * time in the map (every reading starts at one): a word's first byte
- * (read_word), or a byte of neither kind (a mark, a quote; after a word,
- * which then is not of letters alone, read_path for it first). */
+ * time in the map (every reading starts at one), in the order of the
+ * text: a word's first byte (read_word), or a byte of neither kind
+ * (read_mark). The words between two marks are read in a run, whose
+ * plainness only a mark changes. */
 static void read_line(const char *t, size_t b, size_t e, const struct bytemap *m,
-                      const struct firsts *f, struct mp_address *out)
+                      struct mp_address *out)
 {
     bool quoted = false, code = false;
     if (list_item(t, e, b))
         out->rules++;
     for (size_t w = b / 64; w * 64 < e; w++) {
-        uint64_t ev = events_of(m, w);
+        uint64_t range = ~(uint64_t)0, a = m->alnum[w];
+        uint64_t before = w > 0 ? m->alnum[w - 1] >> 63 : 0;
         if (w == b / 64)
-            ev &= ~(uint64_t)0 << (b % 64);
+            range &= ~(uint64_t)0 << (b % 64);
         if (e - w * 64 < 64)
-            ev &= ((uint64_t)1 << (e - w * 64)) - 1;
-        for (; ev != 0; ev &= ev - 1) {
-            size_t i = w * 64 + (size_t)__builtin_ctzll(ev);
-            char c = t[i];
-            if (is_alnum(c)) {
-                read_word(t, i, e, f, !quoted && !code, out);
-                continue;
-            }
-            if (i > b && is_alnum(t[i - 1]) && c != '\t') { /* a word ends here */
-                size_t ws = word_start(m, i);
-                if (ws == b || t[ws - 1] == ' ')
-                    read_path(t, ws, i, e, out);
-            }
-            if (c == '"')
-                quoted = !quoted;
-            else if (c == '`')
-                code = !code;
-            if (i == b || t[i - 1] == ' ') /* a blank-delimited word opens here */
-                read_path(t, i, i, e, out);
+            range &= ((uint64_t)1 << (e - w * 64)) - 1;
+        uint64_t starts = a & ~((a << 1) | before) & range, marks = m->other[w] & range;
+        for (;;) {
+            uint64_t below = marks != 0 ? (marks & (0 - marks)) - 1 : ~(uint64_t)0;
+            bool plain = !quoted && !code;
+            for (uint64_t run = starts & below; run != 0; run &= run - 1)
+                read_word(t, w * 64 + (size_t)__builtin_ctzll(run), e, plain, out);
+            starts &= ~below;
+            if (marks == 0)
+                break;
+            read_mark(t, b, w * 64 + (size_t)__builtin_ctzll(marks), e, m, &quoted, &code, out);
+            marks &= marks - 1;
         }
     }
 }
@@ -566,9 +582,7 @@ void mp_address_read(const char *text, size_t len, struct mp_address *out)
     size_t n = len < MP_ADDRESS_WINDOW ? len : MP_ADDRESS_WINDOW;
     bool fence = false;
     int depth = 0;
-    struct firsts f;
     struct bytemap m;
-    firsts_init(&f);
     memset(out, 0, sizeof(*out));
     out->kind = -1;
     out->instructions = find_transcript(text, n, &out->transcript);
@@ -586,7 +600,7 @@ void mp_address_read(const char *text, size_t len, struct mp_address *out)
                  mp_find_bytes(text + b, e - b, "</", 2) == NULL)
             depth++; /* a tagged block opens: what it holds is quoted */
         else if (!fence && depth == 0)
-            read_line(text, b, e, &m, &f, out);
+            read_line(text, b, e, &m, out);
         i = e + 1;
     }
 }

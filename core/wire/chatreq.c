@@ -87,14 +87,10 @@ static void hash_feed(struct hasher *st, const unsigned char *p, size_t n)
     st->npend = (unsigned)n;
 }
 
-static uint64_t hash_final(struct hasher *st)
+/* The lanes folded and mixed, every block fed. */
+static uint64_t hash_fold(const struct hasher *st)
 {
-    uint64_t k;
-    if (st->npend > 0) {
-        memset(st->pend + st->npend, 0, 16 - st->npend);
-        hash_block(st, st->pend);
-    }
-    k = st->a ^ rotl64(st->b, 32) ^ st->len;
+    uint64_t k = st->a ^ rotl64(st->b, 32) ^ st->len;
     k ^= k >> 33;
     k *= HASH_K2;
     k ^= k >> 33;
@@ -103,13 +99,33 @@ static uint64_t hash_final(struct hasher *st)
     return k;
 }
 
+static uint64_t hash_final(struct hasher *st)
+{
+    if (st->npend > 0) {
+        memset(st->pend + st->npend, 0, 16 - st->npend);
+        hash_block(st, st->pend);
+    }
+    return hash_fold(st);
+}
+
+/* A whole text at once: its blocks read where they are, the last one
+ * padded in a block of its own (the stream's hash_feed copies every
+ * piece's tail to wait for the next piece). */
 uint64_t mp_chatreq_hash_text(int role, const char *text, size_t len)
 {
     struct hasher st;
+    const unsigned char *p = (const unsigned char *)text;
+    size_t n = len;
     hash_init(&st, role);
-    if (len > 0)
-        hash_feed(&st, (const unsigned char *)text, len);
-    return hash_final(&st);
+    st.len = len;
+    for (; n >= 16; p += 16, n -= 16)
+        hash_block(&st, p);
+    if (n > 0) {
+        unsigned char last[16] = {0};
+        memcpy(last, p, n);
+        hash_block(&st, last);
+    }
+    return hash_fold(&st);
 }
 
 /* ---- sinks: where decoded text goes ---- */
@@ -250,6 +266,43 @@ static bool literal_is(const char *s, size_t a, size_t b, const char *key, size_
 
 #define LITERAL_IS(s, span, key) literal_is(s, (span)[0], (span)[1], key, sizeof(key) - 1)
 
+struct key {
+    const char *text;
+    size_t len;
+};
+
+#define KEY(k)                                                                                     \
+    {                                                                                              \
+        k, sizeof(k) - 1                                                                           \
+    }
+
+static int key_in(const char *p, size_t n, const struct key *keys, size_t nkeys)
+{
+    for (size_t k = 0; k < nkeys; k++)
+        if (keys[k].len == n && memcmp(p, keys[k].text, n) == 0)
+            return (int)k;
+    return -1;
+}
+
+/* Which of keys (none with a backslash, none longer than 31 bytes) the
+ * string literal s[span[0]..span[1]) decodes to, or -1: as literal_is
+ * asked of each in turn, the literal's bytes compared as they are and
+ * decoded only when an escape is in them (then it is no key as
+ * written). */
+static int literal_which(const char *s, const size_t span[2], const struct key *keys, size_t nkeys)
+{
+    char buf[32];
+    size_t a = span[0], b = span[1], n;
+    if (b - a < 2 || s[a] != '"')
+        return -1;
+    int k = key_in(s + a + 1, b - a - 2, keys, nkeys);
+    if (k >= 0 || memchr(s + a + 1, '\\', b - a - 2) == NULL)
+        return k;
+    if (mp_json_string_decode(s, a, b, buf, sizeof(buf), &n) != MP_OK)
+        return -1;
+    return key_in(buf, n, keys, nkeys);
+}
+
 static int hex4(const char *s)
 {
     int v = 0;
@@ -354,17 +407,12 @@ static bool walk_content(const char *s, size_t cs, size_t ce, struct sink *k)
 
 static int role_of(const char *s, const size_t span[2])
 {
-    if (LITERAL_IS(s, span, "user"))
-        return MP_CR_USER;
-    if (LITERAL_IS(s, span, "assistant"))
-        return MP_CR_ASSISTANT;
-    if (LITERAL_IS(s, span, "system"))
-        return MP_CR_SYSTEM;
-    if (LITERAL_IS(s, span, "developer"))
-        return MP_CR_DEVELOPER;
-    if (LITERAL_IS(s, span, "tool") || LITERAL_IS(s, span, "function"))
-        return MP_CR_TOOL;
-    return MP_CR_OTHER;
+    static const struct key names[] = {KEY("user"),      KEY("assistant"), KEY("system"),
+                                       KEY("developer"), KEY("tool"),      KEY("function")};
+    static const int roles[] = {MP_CR_USER,      MP_CR_ASSISTANT, MP_CR_SYSTEM,
+                                MP_CR_DEVELOPER, MP_CR_TOOL,      MP_CR_TOOL};
+    int k = literal_which(s, span, names, sizeof(names) / sizeof(names[0]));
+    return k >= 0 ? roles[k] : MP_CR_OTHER;
 }
 
 /* Hashes and measures the text of m, whose role and content are set. */
@@ -383,17 +431,19 @@ static void measure_text(const char *s, struct mp_chatreq_msg *m)
  * Its members are walked once, the object's end found past the last. */
 static int scan_message(const char *s, size_t end, struct mp_chatreq_msg *m, bool items)
 {
+    static const struct key members[] = {KEY("role"), KEY("type"), KEY("content")};
     size_t pos = m->start + 1, name[2], val[2], role[2] = {0, 0}, type[2] = {0, 0};
     m->content_start = 0;
     m->content_end = 0;
     while (next_item(s, end, &pos, name, val)) {
-        if (LITERAL_IS(s, name, "role")) {
+        int k = literal_which(s, name, members, 3);
+        if (k == 0) {
             role[0] = val[0];
             role[1] = val[1];
-        } else if (LITERAL_IS(s, name, "type")) {
+        } else if (k == 1) {
             type[0] = val[0];
             type[1] = val[1];
-        } else if (LITERAL_IS(s, name, "content")) {
+        } else if (k == 2) {
             m->content_start = val[0];
             m->content_end = val[1];
         }
@@ -582,6 +632,17 @@ int mp_chatreq_message_text(const char *body, const struct mp_chatreq_msg *m, ch
     walk_content(body, m->content_start, m->content_end, &k);
     *out_len = k.n;
     return MP_OK;
+}
+
+bool mp_chatreq_text_in_place(const char *body, const struct mp_chatreq_msg *m, const char **text,
+                              size_t *len)
+{
+    size_t s = m->content_start, e = m->content_end;
+    if (!m->has_text || body[s] != '"' || memchr(body + s + 1, '\\', e - s - 2) != NULL)
+        return false;
+    *text = body + s + 1;
+    *len = e - s - 2;
+    return true;
 }
 
 int mp_chatreq_message_parts(const char *body, const struct mp_chatreq_msg *m, char *out,

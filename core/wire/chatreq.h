@@ -140,6 +140,13 @@ int mp_chatreq_scan_messages(const char *body, size_t len, struct mp_chatreq_msg
 int mp_chatreq_message_text(const char *body, const struct mp_chatreq_msg *m, char *out, size_t cap,
                             size_t *out_len);
 
+/* Whether message m's text (as mp_chatreq_message_text would give it) is
+ * in body as is: a string content without an escape, whose bytes between
+ * its quotes are the decoded text. Then *text (borrowed from body) and
+ * *len (== m->text_len); else false, both untouched. One memchr. */
+bool mp_chatreq_text_in_place(const char *body, const struct mp_chatreq_msg *m, const char **text,
+                              size_t *len);
+
 /* As mp_chatreq_message_text, and where each text part ends in out: for
  * k below *nparts and max, ends[k] is the end of part k's text (the "\n"
  * that joins it to the next part, or out_len); parts past max are counted

@@ -16,8 +16,6 @@
 #include "status.h"
 #include "wire/wire.h"
 
-#define SYSTEM_TEXTS_MAX 8 /* Anthropic "system" blocks looked in */
-
 static const char *const kind_names[MP_TASK_KINDS] = {
     "title",      "tags",   "follow_ups", "search_queries", "autocomplete", "memory_review",
     "compaction", "review", "classifier", "auxiliary",      "other"};
@@ -174,28 +172,28 @@ int mp_clienttask_parse(const char *text, size_t len, struct mp_clienttask_patte
 
 /* ---- matching a request ---- */
 
-struct texts {
-    char *user; /* the lone turn's user message, or NULL */
-    size_t user_len;
-    char *sys[SYSTEM_TEXTS_MAX]; /* the system prompt's texts */
-    size_t sys_len[SYSTEM_TEXTS_MAX];
-    size_t nsys;
-    bool sys_in_turn; /* the system texts are the lone turn's system message */
-};
-
-static void texts_free(struct texts *t)
+void mp_clienttask_texts_cleanup(struct mp_clienttask_texts *t)
 {
-    free(t->user);
+    free(t->user_buf);
     for (size_t i = 0; i < t->nsys; i++)
-        free(t->sys[i]);
+        free(t->sys_buf[i]);
+    memset(t, 0, sizeof(*t));
 }
 
-/* A JSON string literal body[s..e) decoded into a malloc'd copy. MP_OK,
- * MP_EINVAL (not a string), MP_ENOMEM. */
-static int decode_string(const char *body, size_t s, size_t e, char **out, size_t *n)
+/* A JSON string literal body[s..e) decoded: in place when it holds no
+ * escape (*out borrowed from body, *buf NULL), else into a malloc'd copy
+ * (*buf, which *out is). MP_OK, MP_EINVAL (not a string), MP_ENOMEM. */
+static int decode_string(const char *body, size_t s, size_t e, const char **out, size_t *n,
+                         char **buf_out)
 {
     if (body[s] != '"')
         return MP_EINVAL;
+    *buf_out = NULL;
+    if (memchr(body + s + 1, '\\', e - s - 2) == NULL) {
+        *out = body + s + 1;
+        *n = e - s - 2;
+        return MP_OK;
+    }
     char *buf = malloc(e - s);
     if (buf == NULL)
         return MP_ENOMEM;
@@ -204,24 +202,32 @@ static int decode_string(const char *body, size_t s, size_t e, char **out, size_
         free(buf);
         return rc;
     }
-    *out = buf;
+    *out = *buf_out = buf;
     return MP_OK;
 }
 
-static int add_sys_string(struct texts *t, const char *body, size_t s, size_t e)
+static int add_sys_string(struct mp_clienttask_texts *t, const char *body, size_t s, size_t e)
 {
-    if (t->nsys == SYSTEM_TEXTS_MAX)
+    if (t->nsys == MP_CLIENTTASK_SYSTEM_TEXTS)
         return MP_OK;
-    int rc = decode_string(body, s, e, &t->sys[t->nsys], &t->sys_len[t->nsys]);
+    int rc =
+        decode_string(body, s, e, &t->sys[t->nsys], &t->sys_len[t->nsys], &t->sys_buf[t->nsys]);
     if (rc == MP_OK)
         t->nsys++;
     return rc == MP_EINVAL ? MP_OK : rc; /* not a string: nothing to look in */
 }
 
-/* A message's text, decoded with its wire. */
+/* A message's text (*out NULL: it has none): in place when the body
+ * holds it as is (mp_chatreq_text_in_place: *out borrowed, *buf_out
+ * NULL), else decoded with its wire into a malloc'd copy (*buf_out,
+ * which *out is). MP_OK or MP_ENOMEM. */
 static int message_text(const struct mp_wire *w, const char *body, const struct mp_chatreq_msg *m,
-                        char **out, size_t *n)
+                        const char **out, size_t *n, char **buf_out)
 {
+    *out = NULL;
+    *buf_out = NULL;
+    if (mp_chatreq_text_in_place(body, m, out, n))
+        return MP_OK;
     size_t cap = m->text_len + 1; /* the text parts only: its images are never copied */
     char *buf = malloc(cap);
     if (buf == NULL)
@@ -231,7 +237,7 @@ static int message_text(const struct mp_wire *w, const char *body, const struct 
         free(buf);
         return rc == MP_NOTFOUND ? MP_OK : rc;
     }
-    *out = buf;
+    *out = *buf_out = buf;
     return MP_OK;
 }
 
@@ -241,7 +247,8 @@ static bool is_system_role(int role)
 }
 
 /* Anthropic's "system": a string, or blocks whose "text" strings count. */
-static int anthropic_system(struct texts *t, const char *body, const struct mp_chatreq *req)
+static int anthropic_system(struct mp_clienttask_texts *t, const char *body,
+                            const struct mp_chatreq *req)
 {
     size_t cursor = 0, es, ee, vs, ve;
     int rc = MP_OK;
@@ -249,7 +256,7 @@ static int anthropic_system(struct texts *t, const char *body, const struct mp_c
         return MP_OK;
     if (body[req->system_start] == '"')
         return add_sys_string(t, body, req->system_start, req->system_end);
-    while (rc == MP_OK && t->nsys < SYSTEM_TEXTS_MAX &&
+    while (rc == MP_OK && t->nsys < MP_CLIENTTASK_SYSTEM_TEXTS &&
            mp_json_next(body, req->system_start, req->system_end, &cursor, NULL, NULL, &es, &ee) ==
                MP_OK)
         if (body[es] == '{' && mp_json_member_in(body, es, ee, "text", &vs, &ve) == MP_OK)
@@ -259,8 +266,8 @@ static int anthropic_system(struct texts *t, const char *body, const struct mp_c
 
 /* The system prompt's texts: Anthropic's "system", the Responses API's
  * "instructions", a first system or developer message. */
-static int system_texts(struct texts *t, const struct mp_wire *w, const char *body,
-                        const struct mp_chatreq *req)
+static int read_system(struct mp_clienttask_texts *t, const struct mp_wire *w, const char *body,
+                       const struct mp_chatreq *req)
 {
     int rc = MP_OK;
     if (w == &mp_wire_messages)
@@ -268,9 +275,39 @@ static int system_texts(struct texts *t, const struct mp_wire *w, const char *bo
     if (req->instructions_end > 0) /* the Responses API's, as its scan found it */
         rc = add_sys_string(t, body, req->instructions_start, req->instructions_end);
     if (rc == MP_OK && req->nmsgs > 0 && is_system_role(req->msgs[0].role) &&
-        t->nsys < SYSTEM_TEXTS_MAX) {
-        rc = message_text(w, body, &req->msgs[0], &t->sys[t->nsys], &t->sys_len[t->nsys]);
+        t->nsys < MP_CLIENTTASK_SYSTEM_TEXTS) {
+        rc = message_text(w, body, &req->msgs[0], &t->sys[t->nsys], &t->sys_len[t->nsys],
+                          &t->sys_buf[t->nsys]);
         t->nsys += rc == MP_OK && t->sys[t->nsys] != NULL;
+    }
+    return rc;
+}
+
+/* The system prompt's texts into t, decoded on the first call only. */
+static int system_texts(struct mp_clienttask_texts *t, const struct mp_wire *w, const char *body,
+                        const struct mp_chatreq *req)
+{
+    if (!t->sys_read) {
+        t->sys_rc = read_system(t, w, body, req);
+        t->sys_read = true;
+    }
+    return t->sys_rc;
+}
+
+/* The text of user message at into t (t->user NULL: it has none),
+ * decoded unless t holds it already. */
+static int user_text(struct mp_clienttask_texts *t, const struct mp_wire *w, const char *body,
+                     const struct mp_chatreq *req, size_t at)
+{
+    if (t->user_read && t->user_at == at)
+        return MP_OK;
+    free(t->user_buf);
+    t->user_buf = NULL;
+    t->user_read = false;
+    int rc = message_text(w, body, &req->msgs[at], &t->user, &t->user_len, &t->user_buf);
+    if (rc == MP_OK) {
+        t->user_read = true;
+        t->user_at = at;
     }
     return rc;
 }
@@ -296,21 +333,42 @@ static bool lone_turn(const char *body, const struct mp_chatreq *req, size_t *us
     return !has_tools(body, req);
 }
 
-static bool found_in(const char *text, size_t len, const struct mp_clienttask_pattern *p)
+/* The anchor bytes (mp_find_bytes_anchor) one text was looked in for,
+ * and those it does not hold within the widest window: patterns share
+ * anchors ("### Task:" opens five of the defaults'), and a text that
+ * lacks one is looked in once for them all. */
+struct anchors {
+    uint64_t looked[4], absent[4];
+};
+
+static bool found_in(const char *text, size_t len, const struct mp_clienttask_pattern *p,
+                     struct anchors *an)
 {
-    size_t reach = MP_CLIENTTASK_WINDOW + p->len;
-    return text != NULL &&
+    size_t reach = MP_CLIENTTASK_WINDOW + p->len,
+           widest = MP_CLIENTTASK_WINDOW + MP_CLIENTTASK_FRAGMENT_MAX;
+    unsigned char a = (unsigned char)p->text[p->anchor];
+    uint64_t bit = (uint64_t)1 << (a % 64);
+    if (text == NULL || len < p->len)
+        return false; /* too short to hold it: no memchr */
+    if ((an->looked[a / 64] & bit) == 0) {
+        an->looked[a / 64] |= bit;
+        if (memchr(text, a, len < widest ? len : widest) == NULL)
+            an->absent[a / 64] |= bit;
+    }
+    return (an->absent[a / 64] & bit) == 0 &&
            mp_find_bytes_at(text, len < reach ? len : reach, p->text, p->len, p->anchor) != NULL;
 }
 
-static bool pattern_matches(const struct texts *t, bool lone, const struct mp_clienttask_pattern *p)
+/* an[0] the user text's anchors, an[1 + i] sys[i]'s. */
+static bool pattern_matches(const struct mp_clienttask_texts *t, bool lone,
+                            const struct mp_clienttask_pattern *p, struct anchors *an)
 {
     if (p->scope == MP_TASK_SCOPE_PROMPT && !lone)
         return false;
-    if (p->scope == MP_TASK_SCOPE_PROMPT && found_in(t->user, t->user_len, p))
+    if (p->scope == MP_TASK_SCOPE_PROMPT && found_in(t->user, t->user_len, p, &an[0]))
         return true;
     for (size_t i = 0; i < t->nsys; i++)
-        if (found_in(t->sys[i], t->sys_len[i], p))
+        if (found_in(t->sys[i], t->sys_len[i], p, &an[1 + i]))
             return true;
     return false;
 }
@@ -325,28 +383,29 @@ static bool any_system_pattern(const struct mp_clienttask_patterns *p)
 
 int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t len,
                               const struct mp_chatreq *req, const struct mp_clienttask_patterns *p,
-                              enum mp_clienttask_kind *kind)
+                              struct mp_clienttask_texts *texts, enum mp_clienttask_kind *kind)
 {
-    struct texts t = {0};
+    struct mp_clienttask_texts own = {0}, *t = texts != NULL ? texts : &own;
+    struct anchors an[1 + MP_CLIENTTASK_SYSTEM_TEXTS] = {0};
     size_t user = 0;
     int rc = MP_NOTFOUND;
     bool lone = p->n > 0 && lone_turn(body, req, &user);
     if (!lone && !any_system_pattern(p))
         return MP_NOTFOUND; /* nothing to decode */
-    int drc = system_texts(&t, w, body, req);
+    int drc = system_texts(t, w, body, req);
     if (drc == MP_OK && lone)
-        drc = message_text(w, body, &req->msgs[user], &t.user, &t.user_len);
+        drc = user_text(t, w, body, req, user);
     if (drc != MP_OK) {
         rc = drc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
         goto out;
     }
     for (uint32_t i = 0; i < p->n && rc == MP_NOTFOUND; i++)
-        if (pattern_matches(&t, lone, &p->items[i])) {
+        if (pattern_matches(t, lone, &p->items[i], an)) {
             *kind = (enum mp_clienttask_kind)p->items[i].kind;
             rc = MP_OK;
         }
 out:
-    texts_free(&t);
+    mp_clienttask_texts_cleanup(&own);
     return rc;
 }
 
@@ -451,18 +510,16 @@ struct user_read {
 
 /* The task the system prompt names about a conversation, or -1 (*kind);
  * MP_OK, or why its texts could not be decoded. */
-static int system_task(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
-                       int *kind)
+static int system_task(struct mp_clienttask_texts *t, const struct mp_wire *w, const char *body,
+                       const struct mp_chatreq *req, int *kind)
 {
-    struct texts t = {0};
     struct mp_address sa;
-    int rc = system_texts(&t, w, body, req);
+    int rc = system_texts(t, w, body, req);
     *kind = -1;
-    for (size_t i = 0; rc == MP_OK && i < t.nsys && *kind < 0; i++) {
-        mp_address_read(t.sys[i], t.sys_len[i], &sa);
+    for (size_t i = 0; rc == MP_OK && i < t->nsys && *kind < 0; i++) {
+        mp_address_read(t->sys[i], t->sys_len[i], &sa);
         *kind = sa.conversation ? sa.kind : -1; /* a task about a conversation */
     }
-    texts_free(&t);
     return rc;
 }
 
@@ -470,22 +527,20 @@ static int system_task(const struct mp_wire *w, const char *body, const struct m
  * the user message it read in *ur. The user text is read first: most
  * are a person's words, which name no task and quote no transcript, and
  * then neither the system prompt nor the answer's form can make one. */
-static int conversation_task(const struct mp_wire *w, const char *body, size_t len,
-                             const struct mp_chatreq *req, enum mp_clienttask_kind *kind,
-                             struct user_read *ur)
+static int conversation_task(struct mp_clienttask_texts *t, const struct mp_wire *w,
+                             const char *body, size_t len, const struct mp_chatreq *req,
+                             enum mp_clienttask_kind *kind, struct user_read *ur)
 {
-    char *text = NULL;
-    size_t n = 0, user = only_user(req);
+    size_t user = only_user(req);
     struct mp_address ua;
     int form_kind = -1, sys_kind = -1, rc;
     if (user == SIZE_MAX)
         return MP_NOTFOUND;
-    rc = message_text(w, body, &req->msgs[user], &text, &n);
-    if (rc != MP_OK || text == NULL)
+    rc = user_text(t, w, body, req, user);
+    if (rc != MP_OK || t->user == NULL)
         return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
-    mp_address_read(text, n, &ua);
-    free(text);
-    *ur = (struct user_read){.at = user, .len = n, .a = ua};
+    mp_address_read(t->user, t->user_len, &ua);
+    *ur = (struct user_read){.at = user, .len = t->user_len, .a = ua};
     /* who names the task: the user text's instructions, about a
        conversation they name or quote; the system prompt, over a
        transcript the user message quotes; the fixed form alone (a
@@ -494,7 +549,7 @@ static int conversation_task(const struct mp_wire *w, const char *body, size_t l
     bool user_task = ua.kind >= 0 && (ua.conversation || ua.transcript);
     if (ua.person > 0 || (!user_task && !ua.transcript))
         return MP_NOTFOUND; /* the instructions are a person's ("I", "my"), or name nothing */
-    rc = system_task(w, body, req, &sys_kind);
+    rc = system_task(t, w, body, req, &sys_kind);
     if (rc != MP_OK)
         return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
     bool sys_task = sys_kind >= 0 && ua.transcript;
@@ -510,18 +565,16 @@ static int conversation_task(const struct mp_wire *w, const char *body, size_t l
 }
 
 /* Whether the system prompt opens with a role given to its reader. */
-static int system_role(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
-                       bool *role)
+static int system_role(struct mp_clienttask_texts *t, const struct mp_wire *w, const char *body,
+                       const struct mp_chatreq *req, bool *role)
 {
-    struct texts t = {0};
     struct mp_address a;
-    int rc = system_texts(&t, w, body, req);
+    int rc = system_texts(t, w, body, req);
     *role = false;
-    for (size_t i = 0; rc == MP_OK && i < t.nsys && !*role; i++) {
-        mp_address_read(t.sys[i], t.sys_len[i], &a);
+    for (size_t i = 0; rc == MP_OK && i < t->nsys && !*role; i++) {
+        mp_address_read(t->sys[i], t->sys_len[i], &a);
         *role = a.role;
     }
-    texts_free(&t);
     return rc;
 }
 
@@ -546,15 +599,17 @@ static void turn_users(const struct mp_chatreq *req, size_t *from, size_t *to)
  * user texts, with the system prompt's role when its own gives none. The
  * system prompt is decoded only when a text holds everything but a
  * role. */
-static int agent_task(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
-                      const struct user_read *ur, enum mp_clienttask_kind *kind)
+static int agent_task(struct mp_clienttask_texts *t, const struct mp_wire *w, const char *body,
+                      const struct mp_chatreq *req, const struct user_read *ur,
+                      enum mp_clienttask_kind *kind)
 {
     size_t from, to, seen = 0;
     int found = -1, sys_role = -1; /* -1: not read yet */
     turn_users(req, &from, &to);
     for (size_t i = from; i < to; i++) {
         const struct mp_chatreq_msg *m = &req->msgs[i];
-        char *text = NULL;
+        const char *text = NULL;
+        char *buf = NULL;
         size_t n = 0;
         struct mp_address a;
         if (m->role != MP_CR_USER || !m->has_text)
@@ -565,11 +620,11 @@ static int agent_task(const struct mp_wire *w, const char *body, const struct mp
             a = ur->a;
             n = ur->len;
         } else {
-            int rc = message_text(w, body, m, &text, &n);
+            int rc = message_text(w, body, m, &text, &n, &buf);
             if (rc != MP_OK || text == NULL)
                 return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
             mp_address_read(text, n, &a);
-            free(text);
+            free(buf);
         }
         if (!a.role && sys_role < 0) {
             struct mp_address given = a;
@@ -577,7 +632,7 @@ static int agent_task(const struct mp_wire *w, const char *body, const struct mp
             if (!mp_address_is_agent(&given, n))
                 return MP_NOTFOUND;
             bool role = false;
-            if (system_role(w, body, req, &role) == MP_ENOMEM)
+            if (system_role(t, w, body, req, &role) == MP_ENOMEM)
                 return MP_ENOMEM;
             sys_role = role;
         }
@@ -594,9 +649,14 @@ static int agent_task(const struct mp_wire *w, const char *body, const struct mp
 }
 
 int mp_clienttask_from_shape(const struct mp_wire *w, const char *body, size_t len,
-                             const struct mp_chatreq *req, enum mp_clienttask_kind *kind)
+                             const struct mp_chatreq *req, struct mp_clienttask_texts *texts,
+                             enum mp_clienttask_kind *kind)
 {
+    struct mp_clienttask_texts own = {0}, *t = texts != NULL ? texts : &own;
     struct user_read ur = {.at = SIZE_MAX};
-    int rc = conversation_task(w, body, len, req, kind, &ur);
-    return rc == MP_NOTFOUND ? agent_task(w, body, req, &ur, kind) : rc;
+    int rc = conversation_task(t, w, body, len, req, kind, &ur);
+    if (rc == MP_NOTFOUND)
+        rc = agent_task(t, w, body, req, &ur, kind);
+    mp_clienttask_texts_cleanup(&own);
+    return rc;
 }

@@ -43,6 +43,7 @@ struct mp_wire;
 #define MP_CLIENTTASK_FRAGMENT_MIN 8    /* bytes of a fragment, after its escapes */
 #define MP_CLIENTTASK_FRAGMENT_MAX 240  /* the same, at most */
 #define MP_CLIENTTASK_WINDOW       4096 /* a fragment must start within this many bytes */
+#define MP_CLIENTTASK_SYSTEM_TEXTS 8    /* Anthropic "system" blocks looked in */
 
 enum mp_clienttask_kind {
     MP_TASK_TITLE,
@@ -121,17 +122,44 @@ int mp_clienttask_parse(const char *text, size_t len, struct mp_clienttask_patte
  * syntax mp_clienttask_parse reads. */
 extern const char mp_clienttask_default_patterns[];
 
+/* The texts rules 2 and 3 decode from one request: the system prompt's
+ * and one user message's, kept from one rule's call to the next on the
+ * same body and scan (mp_clienttask_from_prompt, then
+ * mp_clienttask_from_shape), so that each is decoded once. Zeroed ({0})
+ * before the first call; mp_clienttask_texts_cleanup after the last. A
+ * text the body holds as is (a string without an escape) is borrowed
+ * from it: valid while the body is. */
+struct mp_clienttask_texts {
+    bool sys_read; /* sys[0..nsys) is the system prompt's, decoded with result sys_rc */
+    int sys_rc;
+    size_t nsys;
+    const char *sys[MP_CLIENTTASK_SYSTEM_TEXTS]; /* in the body, or sys_buf[i] */
+    size_t sys_len[MP_CLIENTTASK_SYSTEM_TEXTS];
+    char *sys_buf[MP_CLIENTTASK_SYSTEM_TEXTS]; /* a decoded copy (malloc'd), or NULL */
+    bool user_read;                            /* user is message user_at's text (NULL: none) */
+    size_t user_at;
+    const char *user; /* in the body, or user_buf */
+    size_t user_len;
+    char *user_buf; /* a decoded copy (malloc'd), or NULL */
+};
+
+/* Frees t's texts and zeroes it; a zeroed t is fine. */
+void mp_clienttask_texts_cleanup(struct mp_clienttask_texts *t);
+
 /* Rule 2 on a request of wire w: body[0..len) (borrowed) and req, its scan
  * by w. MP_OK with *kind when a pattern matches (the first in file order);
- * MP_NOTFOUND when none does (or p has none); MP_ENOMEM. Cost: the texts
+ * MP_NOTFOUND when none does (or p has none); MP_ENOMEM. texts (NULL:
+ * the call's own) keeps what it decodes for the next rule. Cost: the texts
  * looked in are decoded once each (the lone turn's user and system
  * messages; the system prompt: a system/developer first message, the
  * Responses API's "instructions", Anthropic's "system" string or its first
  * 8 text blocks), then each pattern is one mp_find_bytes pass over at most
- * MP_CLIENTTASK_WINDOW + its length bytes of each: linear in the body. */
+ * MP_CLIENTTASK_WINDOW + its length bytes of each, but for the patterns
+ * whose anchor byte a text lacks: one memchr pass there for them all.
+ * Linear in the body. */
 int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t len,
                               const struct mp_chatreq *req, const struct mp_clienttask_patterns *p,
-                              enum mp_clienttask_kind *kind);
+                              struct mp_clienttask_texts *texts, enum mp_clienttask_kind *kind);
 
 /* Rule 3 on a request of wire w: body[0..len) (borrowed) and req, its
  * scan by w. MP_OK with *kind when the request is a client task by its
@@ -157,13 +185,16 @@ int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t 
  *     by it or by the system prompt; its kind the one their text names,
  *     else MP_TASK_OTHER.
  *
- * MP_NOTFOUND when neither; MP_ENOMEM. Cost: the one user message of a
- * lone request decoded, and the system prompt; for the agent form, the
+ * MP_NOTFOUND when neither; MP_ENOMEM. texts (NULL: the call's own)
+ * holds what rule 2 decoded of the same request, which is not decoded
+ * again. Cost: the one user message of a lone request decoded, and the
+ * system prompt; for the agent form, the
  * turn's user messages of MP_ADDRESS_AGENT_MIN bytes or more (a shorter
  * one ends the look undecoded), and the system prompt only when they
  * hold everything but a role. */
 int mp_clienttask_from_shape(const struct mp_wire *w, const char *body, size_t len,
-                             const struct mp_chatreq *req, enum mp_clienttask_kind *kind);
+                             const struct mp_chatreq *req, struct mp_clienttask_texts *texts,
+                             enum mp_clienttask_kind *kind);
 
 /* Removes from text[0..len) (in place) every "<memory_context>" ...
  * "</memory_context>" block (Open WebUI's memories, which it may put in

@@ -164,31 +164,6 @@ static void derive_keys(struct mp_inserted_patterns *p)
     }
 }
 
-bool mp_inserted_may_hold(const struct mp_inserted_patterns *p, const char *raw, size_t len)
-{
-    static const char hex[] = "0123456789abcdef0123456789ABCDEF";
-    if (p == NULL || p->n == 0)
-        return false;
-    if (p->nkeys == 0)
-        return true;
-    for (uint32_t k = 0; k < p->nkeys; k++) {
-        const struct mp_inserted_key *key = &p->keys[k];
-        unsigned char c = (unsigned char)key->b[0];
-        char esc[6 + MP_INSERTED_KEY_MAX] = {'\\', 'u', '0', '0'};
-        if (mp_find_bytes(raw, len, key->b, key->len) != NULL)
-            return true;
-        int forms = (c >> 4) > 9 || (c & 15) > 9 ? 2 : 1; /* "\u003c" and "\u003C" */
-        memcpy(esc + 6, key->b + 1, key->len - 1u);
-        for (int upper = 0; upper < forms; upper++) {
-            esc[4] = hex[16 * upper + (c >> 4)];
-            esc[5] = hex[16 * upper + (c & 15)];
-            if (mp_find_bytes(raw, len, esc, 5u + key->len) != NULL)
-                return true;
-        }
-    }
-    return false;
-}
-
 int mp_inserted_parse(const char *text, size_t len, struct mp_inserted_patterns *out,
                       unsigned *line, const char **why)
 {

@@ -26,7 +26,7 @@
 #define MP_INSERTED_PATTERNS_MAX 64  /* patterns in one file */
 #define MP_INSERTED_MARKER_MIN   3   /* bytes of a marker, after its escapes */
 #define MP_INSERTED_MARKER_MAX   120 /* the same, at most */
-#define MP_INSERTED_KEY_MAX      3   /* bytes of a prefilter key (mp_inserted_may_hold) */
+#define MP_INSERTED_KEY_MAX      3   /* bytes of a prefilter key (struct mp_inserted_key) */
 
 /* The clients a pattern names: a fixed set (a metric label); a name
  * outside it is MP_INSERTED_OTHER. */
@@ -57,7 +57,7 @@ struct mp_inserted_pattern {
 };
 
 /* What every opening marker starts with, for looking at a message's raw
- * JSON before decoding it (mp_inserted_may_hold): one key per first byte,
+ * JSON before decoding it (mp_ownwords_may_differ): one key per first byte,
  * the longest prefix the markers with that byte share, up to
  * MP_INSERTED_KEY_MAX bytes, its bytes past the first ones no JSON
  * encoder escapes (letters, digits, '#', ...). The defaults' keys are "<"
@@ -113,14 +113,6 @@ int mp_inserted_parse(const char *text, size_t len, struct mp_inserted_patterns 
 /* The default patterns (conf/inserted-context.conf's active lines, the
  * same text), in the syntax mp_inserted_parse reads. */
 extern const char mp_inserted_default_patterns[];
-
-/* Whether the raw JSON raw[0..len) (borrowed: a message's bytes in the
- * body) may hold a block of p: one of p's keys is in it, as itself or
- * with its first byte escaped \u00XX (either case: "\u003c" for '<'). False
- * means mp_inserted_strip would remove nothing from the message's decoded
- * text; true, that it may. p NULL or empty: false; p without keys: true.
- * Cost: at most three mp_find_bytes passes per key over raw, no decoding. */
-bool mp_inserted_may_hold(const struct mp_inserted_patterns *p, const char *raw, size_t len);
 
 /* Removes p's blocks from text[0..len) in place (see above) and returns
  * the remainder's length; count (may be NULL) gets what went added to it.

@@ -29,15 +29,54 @@ static bool is_white(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* Whether s[0..left) (s[0] a backslash) is key's first byte as a JSON
+ * escape, "\\u00XX" in either case (an opening byte is printable ASCII:
+ * its high nibble a digit), then the key's other bytes. */
+static bool escaped_key(const char *s, size_t left, const struct mp_inserted_key *key)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char c = (unsigned char)key->b[0];
+    return left >= 5u + key->len && s[1] == 'u' && s[2] == '0' && s[3] == '0' &&
+           s[4] == hex[c >> 4] && (s[5] | 0x20) == hex[c & 15] &&
+           memcmp(s + 6, key->b + 1, key->len - 1u) == 0;
+}
+
+/* Whether raw[0..n) holds, at a backslash, "\\u003c" in either case or
+ * one of p's keys escaped: one memchr pass for them all. */
+static bool escape_in(const struct mp_inserted_patterns *p, const char *raw, size_t n)
+{
+    static const struct mp_inserted_key lt = {.len = 1, .b = {'<'}};
+    const char *end = raw + n;
+    for (const char *bs = memchr(raw, '\\', n); bs != NULL;
+         bs = memchr(bs + 1, '\\', (size_t)(end - bs - 1))) {
+        size_t left = (size_t)(end - bs);
+        if (escaped_key(bs, left, &lt))
+            return true;
+        for (uint32_t k = 0; p != NULL && k < p->nkeys; k++)
+            if (escaped_key(bs, left, &p->keys[k]))
+                return true;
+    }
+    return false;
+}
+
+/* The pattern keys' checks and those of a '<', a fence and "},", each
+ * byte looked for in one pass: a '<' in any form (a key that opens with
+ * one among them), every escape in one. */
 bool mp_ownwords_may_differ(const struct mp_inserted_patterns *p, const char *body,
                             const struct mp_chatreq_msg *m)
 {
     const char *raw = body + m->start;
     size_t n = m->end - m->start;
-    return mp_inserted_may_hold(p, raw, n) || memchr(raw, '<', n) != NULL ||
-           mp_find_bytes(raw, n, "\\u003c", 6) != NULL ||
-           mp_find_bytes(raw, n, "\\u003C", 6) != NULL || mp_find_bytes(raw, n, "```", 3) != NULL ||
-           mp_find_bytes(raw, n, "},", 2) != NULL; /* parts: each is looked at alone */
+    bool patterns = p != NULL && p->n > 0;
+    if (patterns && p->nkeys == 0)
+        return true; /* no prefilter: every message is decoded */
+    if (memchr(raw, '<', n) != NULL || mp_find_bytes(raw, n, "```", 3) != NULL ||
+        mp_find_bytes(raw, n, "},", 2) != NULL) /* parts: each is looked at alone */
+        return true;
+    for (uint32_t k = 0; patterns && k < p->nkeys; k++)
+        if (p->keys[k].b[0] != '<' && mp_find_bytes(raw, n, p->keys[k].b, p->keys[k].len) != NULL)
+            return true;
+    return escape_in(patterns ? p : NULL, raw, n);
 }
 
 /* A message's text decoded, with its parts' ends. */

@@ -118,10 +118,13 @@ int mp_ownwords_message(const struct mp_wire *w, const char *body, const struct 
                         struct mp_inserted_count *stripped);
 
 /* Whether m's raw JSON body[m->start..m->end) may hold anything the
- * stages leave out, or parts to look at one by one: a pattern's key
- * (mp_inserted_may_hold), a '<' (as written or escaped), a fence, or
- * "}," (an element of a content array followed by another). false: its
- * own words are its text, one block. */
+ * stages leave out, or parts to look at one by one: a key of p (struct
+ * mp_inserted_key) as written or with its first byte escaped \u00XX in
+ * either case, a '<' (as written or escaped), a fence, or "}," (an
+ * element of a content array followed by another); p with patterns but
+ * no keys: true.
+ * false: its own words are its text, one block. Cost: one memchr pass
+ * per byte looked for (every escape in one), no decoding. */
 bool mp_ownwords_may_differ(const struct mp_inserted_patterns *p, const char *body,
                             const struct mp_chatreq_msg *m);
 

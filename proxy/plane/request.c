@@ -1246,16 +1246,18 @@ static void skip_client_task(struct mp_request *r, const char *body)
 {
     const struct mp_config *cfg = r->loop->cfg;
     enum mp_clienttask_kind kind = MP_TASK_OTHER;
+    struct mp_clienttask_texts texts = {0}; /* decoded once for both rules */
     if (!cfg->memory.task_detection || (!r->mem.reads && !r->mem.writes))
         return;
     bool task = task_from_hints(r, &kind);
     if (!task && cfg->memory.task_pattern_set.n > 0 &&
         mp_reqmem_scan(&r->mem, r->loop, body, r->body_len) == MP_OK)
         task = mp_clienttask_from_prompt(r->mem.wire, body, r->body_len, &r->mem.req,
-                                         &cfg->memory.task_pattern_set, &kind) == MP_OK;
+                                         &cfg->memory.task_pattern_set, &texts, &kind) == MP_OK;
     if (!task && mp_reqmem_scan(&r->mem, r->loop, body, r->body_len) == MP_OK)
-        task =
-            mp_clienttask_from_shape(r->mem.wire, body, r->body_len, &r->mem.req, &kind) == MP_OK;
+        task = mp_clienttask_from_shape(r->mem.wire, body, r->body_len, &r->mem.req, &texts,
+                                        &kind) == MP_OK;
+    mp_clienttask_texts_cleanup(&texts);
     if (!task)
         task = learned_side_request(r, body, &kind);
     if (task)

@@ -41,13 +41,13 @@ static void body_checked(const struct mp_wire *w, const char *body, size_t len)
     enum mp_clienttask_kind k1 = MP_TASK_KINDS, k2 = MP_TASK_KINDS;
     if (w->scan(body, len, msgs, MSGS, &req) != MP_OK)
         return;
-    int rc = mp_clienttask_from_shape(w, body, len, &req, &k1);
+    int rc = mp_clienttask_from_shape(w, body, len, &req, NULL, &k1);
     CHECK(rc == MP_OK || rc == MP_NOTFOUND || rc == MP_ENOMEM);
     if (rc == MP_OK)
         CHECK(k1 >= 0 && k1 < MP_TASK_KINDS);
     else
         CHECK(k1 == MP_TASK_KINDS); /* untouched */
-    CHECK(mp_clienttask_from_shape(w, body, len, &req, &k2) == rc && k2 == k1);
+    CHECK(mp_clienttask_from_shape(w, body, len, &req, NULL, &k2) == rc && k2 == k1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

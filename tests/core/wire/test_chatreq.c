@@ -379,6 +379,36 @@ START_TEST(test_chatreq_no_text_notfound)
 }
 END_TEST
 
+/* A string content without an escape is its text in place; one with an
+ * escape, parts, null or no content are not: their text (if any) is
+ * mp_chatreq_message_text's alone. In place, it is that text. */
+START_TEST(test_chatreq_text_in_place_only_as_is)
+{
+    const char *b = "{\"messages\":[{\"role\":\"system\",\"content\":\"plain \\u00e9\"},"
+                    "{\"role\":\"user\",\"content\":\"lorem ipsum\"},"
+                    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"}]},"
+                    "{\"role\":\"assistant\",\"content\":null},"
+                    "{\"role\":\"user\",\"content\":\"\"}]}";
+    const bool in_place[] = {false, true, false, false, true};
+    char buf[64];
+    scan_ok(b);
+    for (size_t i = 0; i < 5; i++) {
+        const char *text = NULL;
+        size_t n = 99, len = 0;
+        ck_assert_msg(mp_chatreq_text_in_place(b, &msgs[i], &text, &n) == in_place[i], "%zu", i);
+        if (!in_place[i]) {
+            ck_assert_ptr_null(text);
+            continue;
+        }
+        ck_assert_int_eq(mp_chatreq_message_text(b, &msgs[i], buf, sizeof(buf), &len), MP_OK);
+        ck_assert_uint_eq(n, len);
+        ck_assert_uint_eq(n, msgs[i].text_len);
+        ck_assert(memcmp(text, buf, n) == 0);
+        ck_assert(text > b && text < b + strlen(b));
+    }
+}
+END_TEST
+
 START_TEST(test_chatreq_message_text_etoobig)
 {
     const char *b = "{\"messages\":[{\"role\":\"user\",\"content\":\"\\u00e9t\\u00e9\"}]}";
@@ -537,6 +567,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(t, test_chatreq_message_text_etoobig);
     tcase_add_test(t, test_chatreq_text_hash_is_role_and_decoded_text);
     tcase_add_test(t, test_chatreq_hash_text_matches_definition);
+    tcase_add_test(t, test_chatreq_text_in_place_only_as_is);
     tcase_add_test(t, test_chatreq_message_text_equals);
     suite_add_tcase(s, t);
 

@@ -33,7 +33,7 @@ static int detect(const struct mp_wire *w, const char *body)
     enum mp_clienttask_kind kind = MP_TASK_OTHER;
     size_t len = strlen(body);
     ck_assert_int_eq(w->scan(body, len, msgs, 64, &req), MP_OK);
-    int rc = mp_clienttask_from_prompt(w, body, len, &req, &p, &kind);
+    int rc = mp_clienttask_from_prompt(w, body, len, &req, &p, NULL, &kind);
     ck_assert(rc == MP_OK || rc == MP_NOTFOUND);
     return rc == MP_OK ? (int)kind : -1;
 }
@@ -290,7 +290,7 @@ START_TEST(test_clienttask_no_patterns_match_nothing)
     enum mp_clienttask_kind kind = MP_TASK_OTHER;
     ck_assert_int_eq(mp_wire_chat.scan(body, sizeof(body) - 1, msgs, 64, &req), MP_OK);
     ck_assert_int_eq(
-        mp_clienttask_from_prompt(&mp_wire_chat, body, sizeof(body) - 1, &req, &p, &kind),
+        mp_clienttask_from_prompt(&mp_wire_chat, body, sizeof(body) - 1, &req, &p, NULL, &kind),
         MP_NOTFOUND);
 }
 END_TEST
@@ -363,15 +363,26 @@ static const char *body2(const char *fmt, const char *a, const char *b)
     return body_buf;
 }
 
-/* The kind a body is a task as by shape on wire w; -1 when it is none. */
+/* The kind a body is a task as by shape on wire w; -1 when it is none.
+ * The same read alone and after rule 2 on the same texts (as the proxy
+ * runs them: what rule 2 decoded is not decoded again), under the
+ * default patterns and none. */
 static int shape(const struct mp_wire *w, const char *body)
 {
     struct mp_chatreq req;
-    enum mp_clienttask_kind kind = MP_TASK_OTHER;
+    struct mp_clienttask_patterns sets[2] = {defaults(), {0}};
+    enum mp_clienttask_kind kind = MP_TASK_OTHER, k2 = MP_TASK_OTHER, ignored;
     size_t len = strlen(body);
     ck_assert_int_eq(w->scan(body, len, msgs, 64, &req), MP_OK);
-    int rc = mp_clienttask_from_shape(w, body, len, &req, &kind);
+    int rc = mp_clienttask_from_shape(w, body, len, &req, NULL, &kind);
     ck_assert(rc == MP_OK || rc == MP_NOTFOUND);
+    for (int s = 0; s < 2; s++) {
+        struct mp_clienttask_texts texts = {0};
+        (void)mp_clienttask_from_prompt(w, body, len, &req, &sets[s], &texts, &ignored);
+        ck_assert_int_eq(mp_clienttask_from_shape(w, body, len, &req, &texts, &k2), rc);
+        ck_assert(rc != MP_OK || k2 == kind);
+        mp_clienttask_texts_cleanup(&texts);
+    }
     return rc == MP_OK ? (int)kind : -1;
 }
 

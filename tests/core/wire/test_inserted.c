@@ -299,6 +299,14 @@ START_TEST(test_inserted_own_words_are_bounded)
 }
 END_TEST
 
+/* Whether the message whose raw JSON is raw may hold a block of p
+ * (mp_ownwords_may_differ, the prefilter's one user). */
+static bool differs(const struct mp_inserted_patterns *p, const char *raw)
+{
+    struct mp_chatreq_msg m = {.start = 0, .end = strlen(raw)};
+    return mp_ownwords_may_differ(p, raw, &m);
+}
+
 /* The prefilter's keys come from the patterns: the defaults' are "<" and
  * "###"; a message's raw JSON is looked in for them as written and with
  * the first byte escaped, and a marker opening with a byte JSON may spell
@@ -324,10 +332,10 @@ START_TEST(test_inserted_prefilter_keys_from_the_patterns)
         "{\"content\":\"\\u003e no opening \\u0023#\"}",
     };
     for (size_t i = 0; i < sizeof(holds) / sizeof(holds[0]); i++)
-        ck_assert_msg(mp_inserted_may_hold(&p, holds[i], strlen(holds[i])), "%s", holds[i]);
+        ck_assert_msg(differs(&p, holds[i]), "%s", holds[i]);
     for (size_t i = 0; i < sizeof(clean) / sizeof(clean[0]); i++)
-        ck_assert_msg(!mp_inserted_may_hold(&p, clean[i], strlen(clean[i])), "%s", clean[i]);
-    ck_assert(!mp_inserted_may_hold(NULL, holds[0], strlen(holds[0])));
+        ck_assert_msg(!differs(&p, clean[i]), "%s", clean[i]);
+    ck_assert(!differs(NULL, holds[3])); /* no patterns: no "###" looked for */
     /* shared prefixes: "<ab" and "<ac" make "<a"; an escaped byte ends a key */
     static const char two[] = "x anywhere <abc ... </abc>\nx anywhere <acd ... </acd>\n"
                               "y anywhere [[a<b ... ]]]\n";
@@ -338,14 +346,15 @@ START_TEST(test_inserted_prefilter_keys_from_the_patterns)
     ck_assert_uint_eq(p.keys[0].len, 2);
     ck_assert_uint_eq(p.keys[1].len, 3);
     ck_assert(memcmp(p.keys[1].b, "[[a", 3) == 0);
-    ck_assert(!mp_inserted_may_hold(&p, "\"<b\"", 4));
-    ck_assert(mp_inserted_may_hold(&p, "\"\\u003cac\"", 10));
+    ck_assert(differs(&p, "\"[[a\""));
+    ck_assert(differs(&p, "\"\\u005b[a\""));
+    ck_assert(!differs(&p, "\"[[b \\u005b[b\""));
     /* a marker opening with '"' (written \") or '/' (may be \/): no keys, every message looked at
      */
     static const char quote[] = "x anywhere \"ctx: ... :ctx\"\n";
     ck_assert_int_eq(mp_inserted_parse(quote, strlen(quote), &p, &line, &why), MP_OK);
     ck_assert_uint_eq(p.nkeys, 0);
-    ck_assert(mp_inserted_may_hold(&p, "\"plain\"", 7));
+    ck_assert(differs(&p, "\"plain\""));
 }
 END_TEST
 

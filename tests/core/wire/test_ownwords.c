@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "findbytes.h"
 #include "wire/chatreq.h"
+#include "wire/inserted.h"
 #include "wire/ownwords.h"
 #include "status.h"
 #include "wire/wire.h"
@@ -197,6 +199,89 @@ START_TEST(test_ownwords_request)
 }
 END_TEST
 
+/* The former mp_ownwords_may_differ (ten passes, mp_inserted_may_hold's
+ * among them), the oracle of the one-pass-a-byte check. */
+static bool former_may_hold(const struct mp_inserted_patterns *p, const char *raw, size_t len)
+{
+    static const char hex[] = "0123456789abcdef0123456789ABCDEF";
+    if (p == NULL || p->n == 0)
+        return false;
+    if (p->nkeys == 0)
+        return true;
+    for (uint32_t k = 0; k < p->nkeys; k++) {
+        const struct mp_inserted_key *key = &p->keys[k];
+        unsigned char c = (unsigned char)key->b[0];
+        char esc[6 + MP_INSERTED_KEY_MAX] = {'\\', 'u', '0', '0'};
+        if (mp_find_bytes(raw, len, key->b, key->len) != NULL)
+            return true;
+        int forms = (c >> 4) > 9 || (c & 15) > 9 ? 2 : 1;
+        memcpy(esc + 6, key->b + 1, key->len - 1u);
+        for (int upper = 0; upper < forms; upper++) {
+            esc[4] = hex[16 * upper + (c >> 4)];
+            esc[5] = hex[16 * upper + (c & 15)];
+            if (mp_find_bytes(raw, len, esc, 5u + key->len) != NULL)
+                return true;
+        }
+    }
+    return false;
+}
+
+static bool former_may_differ(const struct mp_inserted_patterns *p, const char *raw, size_t n)
+{
+    return former_may_hold(p, raw, n) || memchr(raw, '<', n) != NULL ||
+           mp_find_bytes(raw, n, "\\u003c", 6) != NULL ||
+           mp_find_bytes(raw, n, "\\u003C", 6) != NULL || mp_find_bytes(raw, n, "```", 3) != NULL ||
+           mp_find_bytes(raw, n, "},", 2) != NULL;
+}
+
+/* The check agrees with the former one on random raw bytes made of the
+ * pieces it looks for (escapes cut short, fences of two, keys of other
+ * cases), under no patterns, the defaults, and keys of a letter and of
+ * an escaped letter. */
+START_TEST(test_ownwords_may_differ_as_before)
+{
+    static const char *const pieces[] = {
+        "<",      "\\u003c",  "\\u003C", "\\u003",   "\\u00",     "\\u0023##", "\\u0023#",
+        "###",    "##",       "```",     "``",       "},",        "}",         ",",
+        "lorem ", "ipsum",    "\\n",     "\\\\",     "\\u0041bc", "\\u0061bc", "Abc",
+        "ab",     "\\u005B[", "[[",      "\\u005b[", "x"};
+    static const char custom[] = "cursor anywhere Abc ... </x>\ncursor anywhere [[x ... ]]]\n";
+    static const char unkeyed[] = "cursor anywhere \\\\xx ... yyy\n"; /* a backslash: no key */
+    struct mp_inserted_patterns defaults, keys, nokey, none = {0};
+    unsigned line;
+    const char *why;
+    ck_assert_int_eq(mp_inserted_parse(mp_inserted_default_patterns,
+                                       strlen(mp_inserted_default_patterns), &defaults, &line,
+                                       &why),
+                     MP_OK);
+    ck_assert_int_eq(mp_inserted_parse(custom, strlen(custom), &keys, &line, &why), MP_OK);
+    ck_assert_int_eq(mp_inserted_parse(unkeyed, strlen(unkeyed), &nokey, &line, &why), MP_OK);
+    ck_assert_uint_eq(keys.nkeys, 2);
+    ck_assert_uint_eq(nokey.nkeys, 0);
+    const struct mp_inserted_patterns *sets[] = {NULL, &none, &defaults, &keys, &nokey};
+    unsigned seed = 73, differ = 0;
+    for (int round = 0; round < 20000; round++) {
+        char raw[96];
+        size_t n = 0;
+        for (int k = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 8; k >= 0; k--) {
+            const char *piece = pieces[((seed = seed * 1103515245u + 12345u) >> 16) %
+                                       (sizeof(pieces) / sizeof(pieces[0]))];
+            memcpy(raw + n, piece, strlen(piece));
+            n += strlen(piece);
+        }
+        struct mp_chatreq_msg m = {.start = 0, .end = n};
+        for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
+            bool want = former_may_differ(sets[s], raw, n);
+            ck_assert_msg(mp_ownwords_may_differ(sets[s], raw, &m) == want, "set %zu: %.*s", s,
+                          (int)n, raw);
+            differ += want;
+        }
+    }
+    ck_assert_uint_gt(differ, 1000);
+    ck_assert_uint_lt(differ, 80000); /* nokey's 20,000 among them */
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("ownwords");
@@ -208,6 +293,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_ownwords_plain_message_prints);
     tcase_add_test(tc, test_ownwords_parts_printed_apart);
     tcase_add_test(tc, test_ownwords_request);
+    tcase_add_test(tc, test_ownwords_may_differ_as_before);
     suite_add_tcase(s, tc);
     return s;
 }
