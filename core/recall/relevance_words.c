@@ -2,6 +2,9 @@
 #include "recall/relevance_words.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "decimal.h"
 #include "recall/relevance.h"
@@ -211,36 +214,95 @@ static bool temporal_at(const char *q, size_t n, size_t s, size_t wlen)
     return false;
 }
 
+/* What the word q[i..) (a \w run whose first byte may lead one: RAW_MONTH,
+ * RAW_YEAR or RAW_TEMPORAL) adds to the question: its date term, and
+ * TEMPORAL_Q when it is the first word and "when", or a phrase starts at
+ * it. */
+static void raw_word(struct mp_relevance_question *qn, const char *q, size_t qlen, size_t i,
+                     bool first)
+{
+    unsigned char k = raw_class[(unsigned char)q[i]];
+    size_t j = i + 1;
+    while (j < qlen && re_word((unsigned char)q[j]))
+        j++;
+    if (!qn->temporal && (k & RAW_TEMPORAL))
+        qn->temporal =
+            (first && j - i == 4 && ieq(q + i, "when", 4)) || temporal_at(q, qlen, i, j - i);
+    char t[MP_RELEVANCE_DATE_MAX];
+    size_t n = qn->ndates < MP_RELEVANCE_MAX_GROUPS && (k & (RAW_MONTH | RAW_YEAR))
+                   ? date_term(q, i, j, t)
+                   : 0;
+    if (n > 0)
+        add_date(qn, t, n);
+}
+
+#ifdef __SSE2__
+/* The bytes of x in [lo, hi], as 0xFF (lo and hi ASCII). */
+static __m128i in_range(__m128i x, char lo, char hi)
+{
+    __m128i s = _mm_sub_epi8(x, _mm_set1_epi8((char)(lo - 128))); /* lo to -128 */
+    return _mm_cmplt_epi8(s, _mm_set1_epi8((char)(hi - lo + 1 - 128)));
+}
+#endif
+
+/* raw_class of the 16 bytes at p as bits, byte k as bit k: *word the \w
+ * bytes (RAW_WORD), *lead those that may start a date term or a phrase
+ * (RAW_MONTH, RAW_YEAR, RAW_TEMPORAL). */
+static void raw_masks(const unsigned char *p, unsigned *word, unsigned *lead)
+{
+#ifdef __SSE2__
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i l = _mm_or_si128(x, _mm_set1_epi8(0x20)); /* a letter folded (only letters fold in) */
+    __m128i w = _mm_or_si128(_mm_or_si128(in_range(l, 'a', 'z'), in_range(x, '0', '9')),
+                             _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
+    __m128i hws = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(l, _mm_set1_epi8('h')), _mm_cmpeq_epi8(l, _mm_set1_epi8('w'))),
+        _mm_cmpeq_epi8(l, _mm_set1_epi8('s')));
+    __m128i lead_bytes =
+        _mm_or_si128(_mm_or_si128(in_range(x, 'A', 'Z'), in_range(x, '1', '2')), hws);
+    /* a byte past ASCII is a letter: its top bit is the mask's */
+    *word = (unsigned)_mm_movemask_epi8(w) | (unsigned)_mm_movemask_epi8(x);
+    *lead = (unsigned)_mm_movemask_epi8(lead_bytes);
+#else
+    unsigned wm = 0, lm = 0;
+    for (unsigned k = 0; k < 16; k++) {
+        unsigned char c = raw_class[p[k]];
+        wm |= (unsigned)(c & RAW_WORD) << k;
+        lm |= (unsigned)((c & (RAW_MONTH | RAW_YEAR | RAW_TEMPORAL)) != 0) << k;
+    }
+    *word = wm;
+    *lead = lm;
+#endif
+}
+
 /* One walk of the question's words (\w runs) for what is read from its
  * raw text: its date terms (each once, in order, at most
  * MP_RELEVANCE_MAX_GROUPS) and the reference's TEMPORAL_Q (it starts with
- * "when", or holds one of the phrases as whole words). */
+ * "when", or holds one of the phrases as whole words). Most words can
+ * start neither (their first byte says so), so the text is read 16 bytes
+ * at a time as bits, and only the words that may are looked at. */
 static void parse_raw(struct mp_relevance_question *qn, const char *q, size_t qlen)
 {
-    bool first = true;
+    bool first = true;  /* no word has started before this block */
+    unsigned carry = 0; /* the byte before the block is a \w byte */
     qn->temporal = false;
-    for (size_t i = 0; i < qlen && (qn->ndates < MP_RELEVANCE_MAX_GROUPS || !qn->temporal);) {
-        unsigned char k = raw_class[(unsigned char)q[i]];
-        if ((k & RAW_WORD) == 0) {
-            i++;
-            continue;
+    for (size_t b = 0; b < qlen && (qn->ndates < MP_RELEVANCE_MAX_GROUPS || !qn->temporal);
+         b += 16) {
+        unsigned word = 0, lead = 0;
+        if (qlen - b >= 16) {
+            raw_masks((const unsigned char *)q + b, &word, &lead);
+        } else { /* the last bytes, NUL after them: a byte of no word */
+            unsigned char tail[16] = {0};
+            memcpy(tail, q + b, qlen - b);
+            raw_masks(tail, &word, &lead);
         }
-        size_t j = i + 1;
-        while (j < qlen && re_word((unsigned char)q[j]))
-            j++;
-        /* "when" and the phrases start with h, w or s; a date term with a
-         * capital, 1 or 2: most words are none of these */
-        if (!qn->temporal && (k & RAW_TEMPORAL))
-            qn->temporal =
-                (first && j - i == 4 && ieq(q + i, "when", 4)) || temporal_at(q, qlen, i, j - i);
-        first = false;
-        char t[MP_RELEVANCE_DATE_MAX];
-        size_t n = qn->ndates < MP_RELEVANCE_MAX_GROUPS && (k & (RAW_MONTH | RAW_YEAR))
-                       ? date_term(q, i, j, t)
-                       : 0;
-        if (n > 0)
-            add_date(qn, t, n);
-        i = j;
+        unsigned starts = word & ~((word << 1) | carry);
+        carry = (word >> 15) & 1;
+        for (unsigned m = starts & lead; m != 0; m &= m - 1) {
+            unsigned k = (unsigned)__builtin_ctz(m);
+            raw_word(qn, q, qlen, b + k, first && (starts & ((1u << k) - 1)) == 0);
+        }
+        first = first && starts == 0;
     }
 }
 

@@ -11,6 +11,7 @@
 #include "recall/relevance_lex.h"
 #include "status.h"
 #include "recall/terms.h"
+#include "terms_texts.h"
 
 Suite *mp_test_suite(void);
 
@@ -539,14 +540,22 @@ START_TEST(test_relevance_question_raw_walk_agrees_with_the_reference)
     static struct mp_relevance_question qn;
     ck_assert_int_eq(mp_terms_new(&t), MP_OK);
     uint32_t seed = 7;
-    for (int round = 0; round < 6000; round++) {
-        char q[256], want[512], got[512];
+    size_t ntexts = sizeof(terms_texts) / sizeof(terms_texts[0]);
+    for (int round = 0; round < 6000 + (int)ntexts; round++) {
+        char q[2048], want[1024], got[1024];
         size_t n = 0, used = 0;
-        for (int p = 0, count = 1 + round % 8; p < count; p++) {
+        /* texts of 1 to 8 pieces, one in eight of 1 to 64 (past several
+         * 16-byte blocks), then the real texts of 13 languages */
+        int count = round % 8 == 7 ? 1 + round % 64 : 1 + round % 8;
+        for (int p = 0; round < 6000 && p < count; p++) {
             seed = seed * 1103515245u + 12345u;
             size_t k = (seed >> 8) % np;
             memcpy(q + n, pieces[k], plen[k]);
             n += plen[k];
+        }
+        if (round >= 6000) {
+            n = strlen(terms_texts[round - 6000]);
+            memcpy(q, terms_texts[round - 6000], n);
         }
         bool temporal = ref_parse_raw(q, n, want, sizeof(want));
         ck_assert_int_eq(mp_relevance_question_parse(t, q, n, NULL, 0, NULL, &qn), MP_OK);
