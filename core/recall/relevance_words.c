@@ -2,13 +2,11 @@
 #include "recall/relevance_words.h"
 
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "decimal.h"
 #include "recall/relevance.h"
 #include "recall/relevance_lex.h"
+#include "scan16.h"
 #include "status.h"
 #include "recall/userlang.h"
 #include "recall/xlate.h"
@@ -237,12 +235,6 @@ static void raw_word(struct mp_relevance_question *qn, const char *q, size_t qle
 }
 
 #ifdef __SSE2__
-/* The bytes of x in [lo, hi], as 0xFF (lo and hi ASCII). */
-static __m128i in_range(__m128i x, char lo, char hi)
-{
-    __m128i s = _mm_sub_epi8(x, _mm_set1_epi8((char)(lo - 128))); /* lo to -128 */
-    return _mm_cmplt_epi8(s, _mm_set1_epi8((char)(hi - lo + 1 - 128)));
-}
 #endif
 
 /* raw_class of the 16 bytes at p as bits, byte k as bit k: *word the \w
@@ -253,13 +245,14 @@ static void raw_masks(const unsigned char *p, unsigned *word, unsigned *lead)
 #ifdef __SSE2__
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i l = _mm_or_si128(x, _mm_set1_epi8(0x20)); /* a letter folded (only letters fold in) */
-    __m128i w = _mm_or_si128(_mm_or_si128(in_range(l, 'a', 'z'), in_range(x, '0', '9')),
-                             _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
+    __m128i w =
+        _mm_or_si128(_mm_or_si128(mp_scan16_in_range(l, 'a', 'z'), mp_scan16_in_range(x, '0', '9')),
+                     _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
     __m128i hws = _mm_or_si128(
         _mm_or_si128(_mm_cmpeq_epi8(l, _mm_set1_epi8('h')), _mm_cmpeq_epi8(l, _mm_set1_epi8('w'))),
         _mm_cmpeq_epi8(l, _mm_set1_epi8('s')));
-    __m128i lead_bytes =
-        _mm_or_si128(_mm_or_si128(in_range(x, 'A', 'Z'), in_range(x, '1', '2')), hws);
+    __m128i lead_bytes = _mm_or_si128(
+        _mm_or_si128(mp_scan16_in_range(x, 'A', 'Z'), mp_scan16_in_range(x, '1', '2')), hws);
     /* a byte past ASCII is a letter: its top bit is the mask's */
     *word = (unsigned)_mm_movemask_epi8(w) | (unsigned)_mm_movemask_epi8(x);
     *lead = (unsigned)_mm_movemask_epi8(lead_bytes);
