@@ -13,6 +13,7 @@
 #include "fnv1a.h"
 #include "recall/lang_stop.h"
 #include "recall/terms.h"
+#include "scan16.h"
 #include "json/utf8.h"
 
 struct lang_info {
@@ -415,6 +416,23 @@ static size_t add_ascii_letters(struct tally *t, const char *text, size_t n, siz
 {
     size_t start = i, wlen = t->wlen;
     uint32_t h = t->h;
+#ifdef __SSE2__
+    /* most words: found, folded and copied with one load, then hashed */
+    if (n - i >= 16 && wlen + 16 <= sizeof(t->word)) {
+        __m128i l = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(text + i)),
+                                 _mm_set1_epi8(0x20));
+        unsigned run = (unsigned)_mm_movemask_epi8(mp_scan16_in_range(l, 'a', 'z'));
+        unsigned k = (unsigned)__builtin_ctz(~run); /* run has 16 bits: at most 16 */
+        if (k < 16) {
+            _mm_storeu_si128((__m128i *)(void *)(t->word + wlen), l);
+            t->h = mp_fnv1a32(h, t->word + wlen, k);
+            t->wlen = wlen + k;
+            t->latin += k;
+            t->ascii += k;
+            return i + k;
+        }
+    }
+#endif
     for (; i < n; i++) {
         unsigned char l = (unsigned char)text[i] | 0x20;
         if (l < 'a' || l > 'z')
