@@ -321,8 +321,8 @@ static void add_letter(struct tally *t, UChar32 cp)
  * tá a parcela do carro agora?" is Portuguese). */
 static int latin_lang(const struct tally *t, int prior)
 {
-    unsigned stops[MP_LANG_COUNT], score[MP_LANG_COUNT];
-    for (int l = 0; l < MP_LANG_COUNT; l++) {
+    unsigned stops[MP_LANG_TR + 1], score[MP_LANG_TR + 1]; /* prior and best are Latin */
+    for (int l = 0; l <= MP_LANG_TR; l++) {
         stops[l] = t->hits[l] + (t->accented > 0 ? t->hits1[l] : 0);
         score[l] = stops[l] + 2 * UNIT * t->letters[l];
     }

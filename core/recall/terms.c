@@ -987,13 +987,12 @@ static int walk_ascii(struct walk *wk, int alang, const struct word *w, uint64_t
             int rc = stem_new(wk->t, alang, w, set, &term, &n, &sl);
             if (rc != MP_OK)
                 return rc;
+        } else if (stamp != 0 && sl->walk == stamp) {
+            wk->pos++; /* handed already: a repeat changes nothing for fn */
+            return MP_OK;
         } else {
             term = sl->tlen > 0 ? sl->term : NULL;
             n = sl->tlen;
-        }
-        if (stamp != 0 && sl->walk == stamp) {
-            wk->pos++; /* handed already: a repeat changes nothing for fn */
-            return MP_OK;
         }
         sl->walk = stamp != 0 ? stamp : sl->walk;
     }
