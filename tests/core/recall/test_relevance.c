@@ -244,6 +244,44 @@ START_TEST(test_relevance_groups_add_up)
 }
 END_TEST
 
+static int on_term_copy(void *arg, const char *term, size_t len, uint32_t pos)
+{
+    char *out = arg;
+    (void)pos;
+    ck_assert_uint_lt(len, 16);
+    memcpy(out, term, len);
+    out[len] = '\0';
+    return MP_OK;
+}
+
+START_TEST(test_relevance_query_grows_past_its_first_members)
+{
+    /* 40 words, a group each: the query's members outgrow the first 32
+     * (on the stack) and move; item 0 holds the last word, item 1 the
+     * first, and each scores as one word alone */
+    static char words[40][8], terms[40][16];
+    char q[400];
+    size_t n = 0;
+    struct mp_terms *t = NULL;
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    for (int k = 0; k < 40; k++) {
+        snprintf(words[k], sizeof(words[k]), "zq%c%c", 'b' + k / 8, 'k' + k % 8);
+        ck_assert_int_eq(mp_terms_each(t, words[k], strlen(words[k]), on_term_copy, terms[k]),
+                         MP_OK);
+        n += (size_t)snprintf(q + n, sizeof(q) - n, "%s ", words[k]);
+    }
+    mp_terms_free(t);
+    struct tpost ps[] = {{terms[39], 0, 1, 0, 0}, {terms[0], 1, 1, 0, 0}};
+    struct tix x = {ps, 2, items4, 4, NULL, 0, 0};
+    struct mp_relevance_params p = plain();
+    double s[4];
+    score(&x, &p, q, s);
+    EQ(s[0], bm25(&p, 1, 4, 1, 1, 2, 3));
+    EQ(s[1], bm25(&p, 1, 4, 1, 1, 4, 3));
+    EQ(s[2], 0);
+}
+END_TEST
+
 START_TEST(test_relevance_spelling_neighbour_only_for_unknown_words)
 {
     static const struct tpost ps[] = {{"guitar", 1, 1, 0, 0}, {"violin", 2, 1, 0, 0}};
@@ -1271,6 +1309,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_relevance_bm25f_fields_and_length);
     tcase_add_test(tc, test_relevance_group_takes_its_best_member);
     tcase_add_test(tc, test_relevance_groups_add_up);
+    tcase_add_test(tc, test_relevance_query_grows_past_its_first_members);
     tcase_add_test(tc, test_relevance_spelling_neighbour_only_for_unknown_words);
     tcase_add_test(tc, test_relevance_date_groups_need_a_capital);
     tcase_add_test(tc, test_relevance_smoothing_stays_in_the_session);
