@@ -322,7 +322,8 @@ static void add_group(struct mp_relevance_question *qn, const char *word, size_t
     if (mp_relevance_lex_is_qstop(word, wlen))
         return;
     w->alpha = mp_relevance_surface_word(word, wlen, w->surface, &sn);
-    if (w->alpha && mp_relevance_lex_is_qstop(w->surface, sn))
+    /* a surface as long as the word is the word (it only drops bytes) */
+    if (w->alpha && sn != wlen && mp_relevance_lex_is_qstop(w->surface, sn))
         return;
     memcpy(w->term, term, len);
     w->len = (uint8_t)len;
