@@ -1049,7 +1049,7 @@ static int walk_words(struct mp_terms *t, const char *text, size_t len, int lang
             struct word w;
             size_t end = scan_fast(text, len, i, &w);
             if (end == len || run_is_word(text, end)) {
-                i = end;
+                i = end < len ? end + 1 : end; /* text[end]: ASCII and no word's, passed */
                 rc = walk_ascii(&wk, alang, &w, stamp);
             } else {
                 i = walk_other(&wk, alang, text, len, i, &rc);
