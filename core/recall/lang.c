@@ -460,9 +460,12 @@ static void tally_text(struct tally *t0, const char *text, size_t len)
         unsigned char b = (unsigned char)text[i];
         if (b < 0x80 && b != '\'') { /* the bulk of Latin text: no decoding */
             unsigned char l = b | 0x20;
-            if (l >= 'a' && l <= 'z') {
+            if (l >= 'a' && l <= 'z')
                 i = add_ascii_letters(&t, text, n, i);
-            } else {
+            /* a byte no letter: the word ends (as the next turn of the
+             * loop would end it, the run's end being no letter either) */
+            b = i < n ? (unsigned char)text[i] : 0x80;
+            if (b < 0x80 && b != '\'') {
                 end_word(&t);
                 i++;
             }
