@@ -685,7 +685,7 @@ static int read_survivors(struct run *r, size_t m, bool *gone)
  * the survivor flag on them alone. */
 static int survive(struct run *r)
 {
-    size_t m;
+    size_t m = 0; /* set by the first round (gcc cannot tell, inlined in some builds) */
     bool gone = true;
     if (r->acc.n > r->cap_top) {
         size_t *top = realloc(r->top, r->acc.n * sizeof(*top));
