@@ -449,24 +449,23 @@ static size_t add_ascii_letters(struct tally *t, const char *text, size_t n, siz
     return i;
 }
 
-static void tally_text(struct tally *t0, const char *text, size_t len)
+static void tally_text(struct tally *t, const char *text, size_t len)
 {
-    struct tally t;
-    memset(&t, 0, sizeof(t));
-    word_clear(&t);
+    memset(t, 0, sizeof(*t));
+    word_clear(t);
     size_t n = len < DETECT_BYTES ? len : DETECT_BYTES;
     size_t i = 0;
-    while (i < n && t.words < DETECT_WORDS && !t.english) {
+    while (i < n && t->words < DETECT_WORDS && !t->english) {
         unsigned char b = (unsigned char)text[i];
         if (b < 0x80 && b != '\'') { /* the bulk of Latin text: no decoding */
             unsigned char l = b | 0x20;
             if (l >= 'a' && l <= 'z')
-                i = add_ascii_letters(&t, text, n, i);
+                i = add_ascii_letters(t, text, n, i);
             /* a byte no letter: the word ends (as the next turn of the
              * loop would end it, the run's end being no letter either) */
             b = i < n ? (unsigned char)text[i] : 0x80;
             if (b < 0x80 && b != '\'') {
-                end_word(&t);
+                end_word(t);
                 i++;
             }
             continue;
@@ -474,7 +473,7 @@ static void tally_text(struct tally *t0, const char *text, size_t len)
         uint32_t cp = 0;
         size_t k = mp_utf8_decode((const unsigned char *)text + i, n - i, &cp);
         if (k == 0) {
-            end_word(&t);
+            end_word(t);
             i++;
             continue;
         }
@@ -484,26 +483,25 @@ static void tally_text(struct tally *t0, const char *text, size_t len)
              * word of one or two letters before it is a word of its own;
              * English keeps it ("don't" is a stop word). Before a capital
              * it is a name's ("O'Brien", "D'Angelo"): no word at all */
-            if (t.wlen > 2 && t.wlen < sizeof(t.word)) {
-                t.word[t.wlen++] = '\'';
-                t.h = mp_fnv1a32(t.h, "'", 1);
+            if (t->wlen > 2 && t->wlen < sizeof(t->word)) {
+                t->word[t->wlen++] = '\'';
+                t->h = mp_fnv1a32(t->h, "'", 1);
             } else if (i < n && text[i] >= 'A' && text[i] <= 'Z') {
-                word_clear(&t);
+                word_clear(t);
             } else
-                end_word(&t);
+                end_word(t);
             continue;
         }
         if (cp == 0xBF || cp == 0xA1)
-            count_hint(&t, cp);
+            count_hint(t, cp);
         bool letter = cp < 0x80 ? (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'
                                 : (U_GET_GC_MASK(cp) & (U_GC_L_MASK | U_GC_M_MASK)) != 0;
         if (letter)
-            add_letter(&t, (UChar32)cp);
+            add_letter(t, (UChar32)cp);
         else
-            end_word(&t);
+            end_word(t);
     }
-    end_word(&t);
-    *t0 = t;
+    end_word(t);
 }
 
 /* English names, for prompts that name the user's language (memprompt.c). */
