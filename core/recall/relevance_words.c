@@ -194,8 +194,8 @@ static void add_date(struct mp_relevance_question *qn, const char *t, size_t n)
 static bool temporal_at(const char *q, size_t n, size_t s, size_t wlen)
 {
     char c = (char)(q[s] | 32);
-    if (c != 'h' && c != 'w' && c != 's')
-        return false; /* the first letters of the first words: most words end here */
+    if ((c != 'h' && c != 'w' && c != 's') || wlen < 3 || wlen > 5)
+        return false; /* the first words' first letters and lengths: most words end here */
     for (size_t k = 0; k < sizeof(temporal_phrases) / sizeof(temporal_phrases[0]); k++) {
         if (temporal_phrases[k].first.n != wlen || !ieq(q + s, temporal_phrases[k].first.s, wlen))
             continue;

@@ -613,7 +613,7 @@ static int emit_other(struct walk *wk, const struct word *w, UChar32 first)
  * restem_read makes of an ASCII word, without ICU. */
 static int restem_read_ascii(struct word *w, const char *word, size_t wlen)
 {
-    bool letter = false;
+    bool letter = false, apos = false;
     for (size_t i = 0; i < wlen; i++) {
         unsigned char c = (unsigned char)word[i];
         if (c >= 0x80)
@@ -621,11 +621,12 @@ static int restem_read_ascii(struct word *w, const char *word, size_t wlen)
         if (c == 0 || mp_ascii_is_digit(c))
             return RESTEM_NONE; /* a number is its own term in every language */
         letter = letter || mp_ascii_is_alpha(c);
+        apos = apos || c == '\'';
+        w->buf[i] = (char)c; /* copied as read: restem_read starts w again */
     }
     word_start(w);
-    memcpy(w->buf, word, wlen);
     w->len = wlen;
-    w->apos = memchr(word, '\'', wlen) != NULL;
+    w->apos = apos;
     return letter ? USCRIPT_LATIN : RESTEM_NONE;
 }
 
