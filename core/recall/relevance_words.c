@@ -240,7 +240,7 @@ static void raw_word(struct mp_relevance_question *qn, const char *q, size_t qle
 /* raw_class of the 16 bytes at p as bits, byte k as bit k: *word the \w
  * bytes (RAW_WORD), *lead those that may start a date term or a phrase
  * (RAW_MONTH, RAW_YEAR, RAW_TEMPORAL). */
-static void raw_masks(const unsigned char *p, unsigned *word, unsigned *lead)
+static inline void raw_masks(const unsigned char *p, unsigned *word, unsigned *lead)
 {
 #ifdef __SSE2__
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
