@@ -151,6 +151,7 @@ static const struct {
     struct lit first;
     struct lit rest[8]; /* the words after the space, ended by an empty one */
 } temporal_phrases[] = {
+    /* in this order: temporal_at finds an entry by its first letter */
     {LIT("how"),
      {LIT("long"), LIT("many years"), LIT("many months"), LIT("many weeks"), LIT("many days"),
       LIT("old"), LIT("recent")}},
@@ -196,7 +197,9 @@ static bool temporal_at(const char *q, size_t n, size_t s, size_t wlen)
     char c = (char)(q[s] | 32);
     if ((c != 'h' && c != 'w' && c != 's') || wlen < 3 || wlen > 5)
         return false; /* the first words' first letters and lengths: most words end here */
-    for (size_t k = 0; k < sizeof(temporal_phrases) / sizeof(temporal_phrases[0]); k++) {
+    /* the entries of c's first words: how; what and which; since */
+    size_t from = c == 'h' ? 0 : c == 'w' ? 1 : 3, to = c == 'w' ? 3 : from + 1;
+    for (size_t k = from; k < to; k++) {
         if (temporal_phrases[k].first.n != wlen || !ieq(q + s, temporal_phrases[k].first.s, wlen))
             continue;
         if (s + wlen >= n || q[s + wlen] != ' ')

@@ -1042,11 +1042,7 @@ static int walk_words(struct mp_terms *t, const char *text, size_t len, int lang
     while (i < len) {
         unsigned char b = (unsigned char)text[i];
         int rc = MP_OK;
-        if (b < 0x80 && word_byte[b] == 0) {
-            i++;
-            continue;
-        }
-        if (b < 0x80) { /* the bulk of most text: a word of ASCII letters and digits */
+        if (word_byte[b] != 0) { /* the bulk of most text: a word of ASCII letters and digits */
             struct word w;
             size_t end = scan_fast(text, len, i, &w);
             if (end == len || run_is_word(text, end)) {
@@ -1055,6 +1051,9 @@ static int walk_words(struct mp_terms *t, const char *text, size_t len, int lang
             } else {
                 i = walk_other(&wk, alang, text, len, i, &rc);
             }
+        } else if (b < 0x80) { /* no word's byte */
+            i++;
+            continue;
         } else {
             uint32_t cp = 0;
             size_t k = next_cp(text, len, i, &cp);
