@@ -1,7 +1,9 @@
 /* A text searched 16 bytes at a time where SSE2 is (every x86-64): the
  * walk both the JSON scanner (json_scan.c: past plain string bytes) and the
- * memory block (memblock.c: past ASCII) make over most of what they read.
- * It knows nothing of what a byte means: the caller's mask says. */
+ * memory block (memblock.c: past ASCII) make over most of what they read,
+ * and the range compare the question's words are classified with (terms.c,
+ * relevance_words.c). It knows nothing of what a byte means: the caller's
+ * mask says. */
 #ifndef MP_CORE_SCAN16_H
 #define MP_CORE_SCAN16_H
 
@@ -45,6 +47,13 @@ static inline size_t mp_scan16(const unsigned char *s, size_t i, size_t len, mp_
     size_t w = len - 16;
     unsigned m = mask(s + w) & ~((1u << (i - w)) - 1);
     return m != 0 ? w + (size_t)__builtin_ctz(m) : len;
+}
+/* The bytes of x in [lo, hi] as 0xFF, the others 0 (lo <= hi, both
+ * ASCII): a range compare of 16 bytes, shifted so that lo is -128. */
+static inline __m128i mp_scan16_in_range(__m128i x, char lo, char hi)
+{
+    __m128i s = _mm_sub_epi8(x, _mm_set1_epi8((char)(lo - 128)));
+    return _mm_cmplt_epi8(s, _mm_set1_epi8((char)(hi - lo + 1 - 128)));
 }
 #endif
 

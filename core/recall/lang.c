@@ -13,6 +13,7 @@
 #include "fnv1a.h"
 #include "recall/lang_stop.h"
 #include "recall/terms.h"
+#include "scan16.h"
 #include "json/utf8.h"
 
 struct lang_info {
@@ -320,8 +321,8 @@ static void add_letter(struct tally *t, UChar32 cp)
  * tá a parcela do carro agora?" is Portuguese). */
 static int latin_lang(const struct tally *t, int prior)
 {
-    unsigned stops[MP_LANG_COUNT], score[MP_LANG_COUNT];
-    for (int l = 0; l < MP_LANG_COUNT; l++) {
+    unsigned stops[MP_LANG_TR + 1], score[MP_LANG_TR + 1]; /* prior and best are Latin */
+    for (int l = 0; l <= MP_LANG_TR; l++) {
         stops[l] = t->hits[l] + (t->accented > 0 ? t->hits1[l] : 0);
         score[l] = stops[l] + 2 * UNIT * t->letters[l];
     }
@@ -415,6 +416,23 @@ static size_t add_ascii_letters(struct tally *t, const char *text, size_t n, siz
 {
     size_t start = i, wlen = t->wlen;
     uint32_t h = t->h;
+#ifdef __SSE2__
+    /* most words: found, folded and copied with one load, then hashed */
+    if (n - i >= 16 && wlen + 16 <= sizeof(t->word)) {
+        __m128i l = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(text + i)),
+                                 _mm_set1_epi8(0x20));
+        unsigned run = (unsigned)_mm_movemask_epi8(mp_scan16_in_range(l, 'a', 'z'));
+        unsigned k = (unsigned)__builtin_ctz(~run); /* run has 16 bits: at most 16 */
+        if (k < 16) {
+            _mm_storeu_si128((__m128i *)(void *)(t->word + wlen), l);
+            t->h = mp_fnv1a32(h, t->word + wlen, k);
+            t->wlen = wlen + k;
+            t->latin += k;
+            t->ascii += k;
+            return i + k;
+        }
+    }
+#endif
     for (; i < n; i++) {
         unsigned char l = (unsigned char)text[i] | 0x20;
         if (l < 'a' || l > 'z')
@@ -431,21 +449,23 @@ static size_t add_ascii_letters(struct tally *t, const char *text, size_t n, siz
     return i;
 }
 
-static void tally_text(struct tally *t0, const char *text, size_t len)
+static void tally_text(struct tally *t, const char *text, size_t len)
 {
-    struct tally t;
-    memset(&t, 0, sizeof(t));
-    word_clear(&t);
+    memset(t, 0, sizeof(*t));
+    word_clear(t);
     size_t n = len < DETECT_BYTES ? len : DETECT_BYTES;
     size_t i = 0;
-    while (i < n && t.words < DETECT_WORDS && !t.english) {
+    while (i < n && t->words < DETECT_WORDS && !t->english) {
         unsigned char b = (unsigned char)text[i];
         if (b < 0x80 && b != '\'') { /* the bulk of Latin text: no decoding */
             unsigned char l = b | 0x20;
-            if (l >= 'a' && l <= 'z') {
-                i = add_ascii_letters(&t, text, n, i);
-            } else {
-                end_word(&t);
+            if (l >= 'a' && l <= 'z')
+                i = add_ascii_letters(t, text, n, i);
+            /* a byte no letter: the word ends (as the next turn of the
+             * loop would end it, the run's end being no letter either) */
+            b = i < n ? (unsigned char)text[i] : 0x80;
+            if (b < 0x80 && b != '\'') {
+                end_word(t);
                 i++;
             }
             continue;
@@ -453,7 +473,7 @@ static void tally_text(struct tally *t0, const char *text, size_t len)
         uint32_t cp = 0;
         size_t k = mp_utf8_decode((const unsigned char *)text + i, n - i, &cp);
         if (k == 0) {
-            end_word(&t);
+            end_word(t);
             i++;
             continue;
         }
@@ -463,26 +483,25 @@ static void tally_text(struct tally *t0, const char *text, size_t len)
              * word of one or two letters before it is a word of its own;
              * English keeps it ("don't" is a stop word). Before a capital
              * it is a name's ("O'Brien", "D'Angelo"): no word at all */
-            if (t.wlen > 2 && t.wlen < sizeof(t.word)) {
-                t.word[t.wlen++] = '\'';
-                t.h = mp_fnv1a32(t.h, "'", 1);
+            if (t->wlen > 2 && t->wlen < sizeof(t->word)) {
+                t->word[t->wlen++] = '\'';
+                t->h = mp_fnv1a32(t->h, "'", 1);
             } else if (i < n && text[i] >= 'A' && text[i] <= 'Z') {
-                word_clear(&t);
+                word_clear(t);
             } else
-                end_word(&t);
+                end_word(t);
             continue;
         }
         if (cp == 0xBF || cp == 0xA1)
-            count_hint(&t, cp);
+            count_hint(t, cp);
         bool letter = cp < 0x80 ? (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'
                                 : (U_GET_GC_MASK(cp) & (U_GC_L_MASK | U_GC_M_MASK)) != 0;
         if (letter)
-            add_letter(&t, (UChar32)cp);
+            add_letter(t, (UChar32)cp);
         else
-            end_word(&t);
+            end_word(t);
     }
-    end_word(&t);
-    *t0 = t;
+    end_word(t);
 }
 
 /* English names, for prompts that name the user's language (memprompt.c). */

@@ -137,10 +137,12 @@ struct member {
 /* Members grow as they are added (a question has a few dozen; the cap is
  * MP_RELEVANCE_MAX_MEMBERS), so that a call allocates kilobytes, not the
  * cap: allocations that large go back to the system between calls and
- * fault their pages in again on every request. */
+ * fault their pages in again on every request. The first FIRST_MEMBERS
+ * are the caller's, on its stack: most questions need no allocation. */
 struct query {
     struct member *m;
     size_t cap;
+    bool heap; /* m is allocated (else the caller's first FIRST_MEMBERS) */
     uint32_t gstart[MP_RELEVANCE_MAX_GROUPS + 1]; /* group g: m[gstart[g]..gstart[g+1]) */
     size_t ng, nm;
     int err; /* MP_ENOMEM once a member could not be added: the call fails */
@@ -193,14 +195,18 @@ static void group_add(struct query *qy, const char *t, size_t n, double w)
     if (query_has(qy, t, n, qy->gstart[qy->ng - 1], qy->nm))
         return;
     if (qy->nm == qy->cap) {
-        size_t cap = qy->cap > 0 ? 2 * qy->cap : FIRST_MEMBERS;
-        struct member *mm = realloc(qy->m, cap * sizeof(*mm));
+        size_t cap = 2 * qy->cap;
+        struct member *mm =
+            qy->heap ? realloc(qy->m, cap * sizeof(*mm)) : malloc(cap * sizeof(*mm));
         if (mm == NULL) {
             qy->err = MP_ENOMEM;
             return;
         }
+        if (!qy->heap)
+            memcpy(mm, qy->m, qy->nm * sizeof(*mm));
         qy->m = mm;
         qy->cap = cap;
+        qy->heap = true;
     }
     struct member *m = &qy->m[qy->nm++];
     memcpy(m->t, t, n);
@@ -679,7 +685,7 @@ static int read_survivors(struct run *r, size_t m, bool *gone)
  * the survivor flag on them alone. */
 static int survive(struct run *r)
 {
-    size_t m;
+    size_t m = 0; /* set by the first round (gcc cannot tell, inlined in some builds) */
     bool gone = true;
     if (r->acc.n > r->cap_top) {
         size_t *top = realloc(r->top, r->acc.n * sizeof(*top));
@@ -1152,7 +1158,8 @@ int mp_relevance_score_question(const struct mp_relevance_question *qn,
 {
     uint32_t max = ix->max_postings > 0 ? ix->max_postings : MP_RELEVANCE_MAX_POSTINGS;
     struct run r = {.ix = ix, .p = p, .max = max, .left = max};
-    struct query qy = {.m = NULL};
+    struct member first[FIRST_MEMBERS];
+    struct query qy = {.m = first, .cap = FIRST_MEMBERS};
     mp_relevance_items_init(&r.t);
     mp_relevance_items_init(&r.acc);
     int rc = build_query(&qy, qn, ix, p);
@@ -1171,7 +1178,8 @@ int mp_relevance_score_question(const struct mp_relevance_question *qn,
     }
     if (rc == MP_OK && ix->work != NULL)
         ix->work(ix->ctx, r.max - r.left, r.capped);
-    free(qy.m);
+    if (qy.heap)
+        free(qy.m);
     free(r.touched);
     free(r.ids);
     free(r.ord);

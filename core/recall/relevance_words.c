@@ -6,6 +6,7 @@
 #include "decimal.h"
 #include "recall/relevance.h"
 #include "recall/relevance_lex.h"
+#include "scan16.h"
 #include "status.h"
 #include "recall/userlang.h"
 #include "recall/xlate.h"
@@ -150,6 +151,7 @@ static const struct {
     struct lit first;
     struct lit rest[8]; /* the words after the space, ended by an empty one */
 } temporal_phrases[] = {
+    /* in this order: temporal_at finds an entry by its first letter */
     {LIT("how"),
      {LIT("long"), LIT("many years"), LIT("many months"), LIT("many weeks"), LIT("many days"),
       LIT("old"), LIT("recent")}},
@@ -193,9 +195,11 @@ static void add_date(struct mp_relevance_question *qn, const char *t, size_t n)
 static bool temporal_at(const char *q, size_t n, size_t s, size_t wlen)
 {
     char c = (char)(q[s] | 32);
-    if (c != 'h' && c != 'w' && c != 's')
-        return false; /* the first letters of the first words: most words end here */
-    for (size_t k = 0; k < sizeof(temporal_phrases) / sizeof(temporal_phrases[0]); k++) {
+    if ((c != 'h' && c != 'w' && c != 's') || wlen < 3 || wlen > 5)
+        return false; /* the first words' first letters and lengths: most words end here */
+    /* the entries of c's first words: how; what and which; since */
+    size_t from = c == 'h' ? 0 : c == 'w' ? 1 : 3, to = c == 'w' ? 3 : from + 1;
+    for (size_t k = from; k < to; k++) {
         if (temporal_phrases[k].first.n != wlen || !ieq(q + s, temporal_phrases[k].first.s, wlen))
             continue;
         if (s + wlen >= n || q[s + wlen] != ' ')
@@ -211,36 +215,90 @@ static bool temporal_at(const char *q, size_t n, size_t s, size_t wlen)
     return false;
 }
 
+/* What the word q[i..) (a \w run whose first byte may lead one: RAW_MONTH,
+ * RAW_YEAR or RAW_TEMPORAL) adds to the question: its date term, and
+ * TEMPORAL_Q when it is the first word and "when", or a phrase starts at
+ * it. */
+static void raw_word(struct mp_relevance_question *qn, const char *q, size_t qlen, size_t i,
+                     bool first)
+{
+    unsigned char k = raw_class[(unsigned char)q[i]];
+    size_t j = i + 1;
+    while (j < qlen && re_word((unsigned char)q[j]))
+        j++;
+    if (!qn->temporal && (k & RAW_TEMPORAL))
+        qn->temporal =
+            (first && j - i == 4 && ieq(q + i, "when", 4)) || temporal_at(q, qlen, i, j - i);
+    char t[MP_RELEVANCE_DATE_MAX];
+    size_t n = qn->ndates < MP_RELEVANCE_MAX_GROUPS && (k & (RAW_MONTH | RAW_YEAR))
+                   ? date_term(q, i, j, t)
+                   : 0;
+    if (n > 0)
+        add_date(qn, t, n);
+}
+
+#ifdef __SSE2__
+#endif
+
+/* raw_class of the 16 bytes at p as bits, byte k as bit k: *word the \w
+ * bytes (RAW_WORD), *lead those that may start a date term or a phrase
+ * (RAW_MONTH, RAW_YEAR, RAW_TEMPORAL). */
+static inline void raw_masks(const unsigned char *p, unsigned *word, unsigned *lead)
+{
+#ifdef __SSE2__
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i l = _mm_or_si128(x, _mm_set1_epi8(0x20)); /* a letter folded (only letters fold in) */
+    __m128i w =
+        _mm_or_si128(_mm_or_si128(mp_scan16_in_range(l, 'a', 'z'), mp_scan16_in_range(x, '0', '9')),
+                     _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
+    __m128i hws = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(l, _mm_set1_epi8('h')), _mm_cmpeq_epi8(l, _mm_set1_epi8('w'))),
+        _mm_cmpeq_epi8(l, _mm_set1_epi8('s')));
+    __m128i lead_bytes = _mm_or_si128(
+        _mm_or_si128(mp_scan16_in_range(x, 'A', 'Z'), mp_scan16_in_range(x, '1', '2')), hws);
+    /* a byte past ASCII is a letter: its top bit is the mask's */
+    *word = (unsigned)_mm_movemask_epi8(w) | (unsigned)_mm_movemask_epi8(x);
+    *lead = (unsigned)_mm_movemask_epi8(lead_bytes);
+#else
+    unsigned wm = 0, lm = 0;
+    for (unsigned k = 0; k < 16; k++) {
+        unsigned char c = raw_class[p[k]];
+        wm |= (unsigned)(c & RAW_WORD) << k;
+        lm |= (unsigned)((c & (RAW_MONTH | RAW_YEAR | RAW_TEMPORAL)) != 0) << k;
+    }
+    *word = wm;
+    *lead = lm;
+#endif
+}
+
 /* One walk of the question's words (\w runs) for what is read from its
  * raw text: its date terms (each once, in order, at most
  * MP_RELEVANCE_MAX_GROUPS) and the reference's TEMPORAL_Q (it starts with
- * "when", or holds one of the phrases as whole words). */
+ * "when", or holds one of the phrases as whole words). Most words can
+ * start neither (their first byte says so), so the text is read 16 bytes
+ * at a time as bits, and only the words that may are looked at. */
 static void parse_raw(struct mp_relevance_question *qn, const char *q, size_t qlen)
 {
-    bool first = true;
+    bool first = true;  /* no word has started before this block */
+    unsigned carry = 0; /* the byte before the block is a \w byte */
     qn->temporal = false;
-    for (size_t i = 0; i < qlen && (qn->ndates < MP_RELEVANCE_MAX_GROUPS || !qn->temporal);) {
-        unsigned char k = raw_class[(unsigned char)q[i]];
-        if ((k & RAW_WORD) == 0) {
-            i++;
-            continue;
+    for (size_t b = 0; b < qlen && (qn->ndates < MP_RELEVANCE_MAX_GROUPS || !qn->temporal);
+         b += 16) {
+        unsigned word = 0, lead = 0;
+        if (qlen - b >= 16) {
+            raw_masks((const unsigned char *)q + b, &word, &lead);
+        } else { /* the last bytes, NUL after them: a byte of no word */
+            unsigned char tail[16] = {0};
+            memcpy(tail, q + b, qlen - b);
+            raw_masks(tail, &word, &lead);
         }
-        size_t j = i + 1;
-        while (j < qlen && re_word((unsigned char)q[j]))
-            j++;
-        /* "when" and the phrases start with h, w or s; a date term with a
-         * capital, 1 or 2: most words are none of these */
-        if (!qn->temporal && (k & RAW_TEMPORAL))
-            qn->temporal =
-                (first && j - i == 4 && ieq(q + i, "when", 4)) || temporal_at(q, qlen, i, j - i);
-        first = false;
-        char t[MP_RELEVANCE_DATE_MAX];
-        size_t n = qn->ndates < MP_RELEVANCE_MAX_GROUPS && (k & (RAW_MONTH | RAW_YEAR))
-                       ? date_term(q, i, j, t)
-                       : 0;
-        if (n > 0)
-            add_date(qn, t, n);
-        i = j;
+        unsigned starts = word & ~((word << 1) | carry);
+        carry = (word >> 15) & 1;
+        for (unsigned m = starts & lead; m != 0; m &= m - 1) {
+            unsigned k = (unsigned)__builtin_ctz(m);
+            raw_word(qn, q, qlen, b + k, first && (starts & ((1u << k) - 1)) == 0);
+        }
+        first = first && starts == 0;
     }
 }
 
@@ -267,7 +325,8 @@ static void add_group(struct mp_relevance_question *qn, const char *word, size_t
     if (mp_relevance_lex_is_qstop(word, wlen))
         return;
     w->alpha = mp_relevance_surface_word(word, wlen, w->surface, &sn);
-    if (w->alpha && mp_relevance_lex_is_qstop(w->surface, sn))
+    /* a surface as long as the word is the word (it only drops bytes) */
+    if (w->alpha && sn != wlen && mp_relevance_lex_is_qstop(w->surface, sn))
         return;
     memcpy(w->term, term, len);
     w->len = (uint8_t)len;

@@ -20,6 +20,7 @@
 #include "json/ascii.h"
 #include "fnv1a.h"
 #include "recall/lang.h"
+#include "scan16.h"
 #include "status.h"
 #include "json/utf8.h"
 
@@ -368,14 +369,35 @@ static int stem_fresh(struct mp_terms *t, int lang, const struct word *w, const 
     return MP_OK;
 }
 
-/* The FNV-1a basis of the set of a word of lang: the languages' tables
- * apart, English's as a plain FNV-1a. */
-static uint32_t set_basis(int lang)
+/* The 8 bytes at p (8 readable there), as a little-endian word. */
+static inline uint64_t load8(const char *p)
 {
-    return MP_FNV1A32_BASIS ^ (uint32_t)(lang == MP_LANG_EN ? 0 : lang);
+    uint64_t x;
+    memcpy(&x, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    return x;
 }
 
-/* The set (its STEM_WAYS slots) of a word whose hash from set_basis is h. */
+/* The set hash of the word w of lang: its bytes 8 at a time (the last
+ * ones with zeros after them; w->buf has room to read past w->len), each
+ * mixed in by a multiply, from a seed of the language (the languages'
+ * words apart). Not FNV-1a byte by byte: a word is one or two steps. */
+static inline uint32_t word_hash(int lang, const struct word *w)
+{
+    static const uint64_t k = 0x9E3779B97F4A7C15ull; /* 2^64 / the golden ratio */
+    uint64_t h = (uint64_t)lang * k;
+    size_t i = 0;
+    for (; i + 8 <= w->len; i += 8)
+        h = (h ^ load8(w->buf + i)) * k;
+    if (i < w->len)
+        h = (h ^ (load8(w->buf + i) & (~0ull >> (8 * (8 - (w->len - i)))))) * k;
+    h = (h ^ (h >> 32)) * k; /* the high bytes into the bits that choose the set */
+    return (uint32_t)(h >> 32);
+}
+
+/* The set (its STEM_WAYS slots) of a word whose word_hash is h. */
 static struct stem_slot *set_at(struct mp_terms *t, uint32_t h)
 {
     return &t->slots[(h & (STEM_SLOTS / STEM_WAYS - 1)) * STEM_WAYS];
@@ -384,7 +406,7 @@ static struct stem_slot *set_at(struct mp_terms *t, uint32_t h)
 /* Whether a[0..len) and b[0..len) are the same bytes, len <= MP_TERMS_MAX,
  * both buffers at least MP_TERMS_MAX bytes long (read 8 at a time: a
  * short word is one or two loads, no call). */
-static bool same_bytes(const char *a, const char *b, size_t len)
+static inline bool same_bytes(const char *a, const char *b, size_t len)
 {
     size_t k = 0;
     for (; k + 8 <= len; k += 8) {
@@ -483,8 +505,7 @@ static int stem_word(struct mp_terms *t, int lang, const struct word *w, const c
         return MP_OK;
     }
     struct stem_slot *sl;
-    return stem_in(t, lang, w, set_at(t, mp_fnv1a32(set_basis(lang), w->buf, w->len)), term, n,
-                   &sl);
+    return stem_in(t, lang, w, set_at(t, word_hash(lang, w)), term, n, &sl);
 }
 
 /* The part of w that is stemmed in language lang: French, Italian and
@@ -592,7 +613,7 @@ static int emit_other(struct walk *wk, const struct word *w, UChar32 first)
  * restem_read makes of an ASCII word, without ICU. */
 static int restem_read_ascii(struct word *w, const char *word, size_t wlen)
 {
-    bool letter = false;
+    bool letter = false, apos = false;
     for (size_t i = 0; i < wlen; i++) {
         unsigned char c = (unsigned char)word[i];
         if (c >= 0x80)
@@ -600,11 +621,12 @@ static int restem_read_ascii(struct word *w, const char *word, size_t wlen)
         if (c == 0 || mp_ascii_is_digit(c))
             return RESTEM_NONE; /* a number is its own term in every language */
         letter = letter || mp_ascii_is_alpha(c);
+        apos = apos || c == '\'';
+        w->buf[i] = (char)c; /* copied as read: restem_read starts w again */
     }
     word_start(w);
-    memcpy(w->buf, word, wlen);
     w->len = wlen;
-    w->apos = memchr(word, '\'', wlen) != NULL;
+    w->apos = apos;
     return letter ? USCRIPT_LATIN : RESTEM_NONE;
 }
 
@@ -885,31 +907,57 @@ static const unsigned char word_byte[256] = {
     'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 0,   0,   0,   0,   0,
 };
 
+#ifdef __SSE2__
+/* scan_fast of a run of fewer than 16 bytes at p (16 readable there): its
+ * bytes classified, folded and stored at once (w->buf holds 16). Returns
+ * its length, 16 when it is not that short. */
+static size_t scan16(const unsigned char *p, struct word *w)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i letter = mp_scan16_in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z');
+    __m128i digit = mp_scan16_in_range(x, '0', '9');
+    unsigned run = (unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit));
+    unsigned len = (unsigned)__builtin_ctz(~run); /* run has 16 bits: at most 16 */
+    if (len == 16)
+        return 16;
+    _mm_storeu_si128((__m128i *)(void *)w->buf,
+                     _mm_or_si128(x, _mm_and_si128(letter, _mm_set1_epi8(0x20))));
+    w->len = len;
+    w->digit = ((unsigned)_mm_movemask_epi8(digit) & ((1u << len) - 1)) != 0;
+    return len;
+}
+#endif
+
 /* The run of ASCII letters and digits at s[i..n) (i at one) as a whole
- * word w, its first MP_TERMS_MAX bytes folded, and *h: the FNV-1a hash of
- * those bytes on from *h (the stem table's, set_basis), in one pass.
- * Returns where the run ends. */
-static size_t scan_fast(const char *s, size_t n, size_t i, struct word *w, uint32_t *h)
+ * word w, its first MP_TERMS_MAX bytes folded. Returns where the run ends.
+ * A digit is the only folded byte without 0x40 ('0' is 0x30, 'a' 0x61):
+ * the bytes ANDed tell whether one came. */
+static size_t scan_fast(const char *s, size_t n, size_t i, struct word *w)
 {
     const unsigned char *p = (const unsigned char *)s + i;
+    w->ascii = true;
+    w->apos = false;
+#ifdef __SSE2__
+    if (n - i >= 16) { /* most words: one load */
+        size_t k = scan16(p, w);
+        if (k < 16)
+            return i + k;
+    }
+#endif
     size_t lim = n - i > MP_TERMS_MAX ? MP_TERMS_MAX : n - i, k = 0;
-    uint32_t hh = *h;
-    unsigned char low = 0xFF; /* the least byte: a digit is below 'a' */
+    unsigned char all = 0xFF;
     for (; k < lim; k++) {
         unsigned char c = word_byte[p[k]];
         if (c == 0)
             break;
         w->buf[k] = (char)c;
-        hh = mp_fnv1a32(hh, &c, 1);
-        low = c < low ? c : low;
+        all &= c;
     }
     w->len = k;
-    for (; k < n - i && word_byte[p[k]] != 0; k++) /* past MP_TERMS_MAX: cut */
-        low = word_byte[p[k]] < low ? word_byte[p[k]] : low;
-    w->digit = low <= '9';
-    w->ascii = true;
-    w->apos = false;
-    *h = hh;
+    if (k == MP_TERMS_MAX) /* past MP_TERMS_MAX: cut */
+        for (; k < n - i && word_byte[p[k]] != 0; k++)
+            all &= word_byte[p[k]];
+    w->digit = (all & 0x40) == 0;
     return i + k;
 }
 
@@ -925,28 +973,27 @@ static bool run_is_word(const char *s, size_t i)
     return c != '.' || !mp_ascii_is_digit((unsigned char)s[i - 1]);
 }
 
-/* An ASCII word of the walk (no apostrophe: nothing to elide) whose stem
- * table hash is h: handed to fn with its term, unless once and the walk
- * handed it already (the stem table's slot says so: stamp). */
-static int walk_ascii(struct walk *wk, int alang, const struct word *w, uint32_t h, uint64_t stamp)
+/* An ASCII word of the walk (no apostrophe: nothing to elide): handed to
+ * fn with its term, unless once and the walk handed it already (the stem
+ * table's slot says so: stamp). */
+static int walk_ascii(struct walk *wk, int alang, const struct word *w, uint64_t stamp)
 {
     const char *term = NULL;
     size_t n = 0;
     if (w->digit) {
         digit_term(alang, w, &term, &n);
     } else {
-        struct stem_slot *set = set_at(wk->t, h), *sl = stem_find(set, alang, w);
+        struct stem_slot *set = set_at(wk->t, word_hash(alang, w)), *sl = stem_find(set, alang, w);
         if (sl == NULL) {
             int rc = stem_new(wk->t, alang, w, set, &term, &n, &sl);
             if (rc != MP_OK)
                 return rc;
+        } else if (stamp != 0 && sl->walk == stamp) {
+            wk->pos++; /* handed already: a repeat changes nothing for fn */
+            return MP_OK;
         } else {
             term = sl->tlen > 0 ? sl->term : NULL;
             n = sl->tlen;
-        }
-        if (stamp != 0 && sl->walk == stamp) {
-            wk->pos++; /* handed already: a repeat changes nothing for fn */
-            return MP_OK;
         }
         sl->walk = stamp != 0 ? stamp : sl->walk;
     }
@@ -990,26 +1037,23 @@ static int walk_words(struct mp_terms *t, const char *text, size_t len, int lang
         lang = mp_lang_detect(text, len);
     struct walk wk = {t, lang, fn, arg, 0};
     int alang = ascii_lang(lang);
-    uint32_t basis = set_basis(alang);
     uint64_t stamp = once ? ++t->walks : 0;
     size_t i = 0;
     while (i < len) {
         unsigned char b = (unsigned char)text[i];
         int rc = MP_OK;
-        if (b < 0x80 && word_byte[b] == 0) {
-            i++;
-            continue;
-        }
-        if (b < 0x80) { /* the bulk of most text: a word of ASCII letters and digits */
+        if (word_byte[b] != 0) { /* the bulk of most text: a word of ASCII letters and digits */
             struct word w;
-            uint32_t h = basis;
-            size_t end = scan_fast(text, len, i, &w, &h);
+            size_t end = scan_fast(text, len, i, &w);
             if (end == len || run_is_word(text, end)) {
-                i = end;
-                rc = walk_ascii(&wk, alang, &w, h, stamp);
+                i = end < len ? end + 1 : end; /* text[end]: ASCII and no word's, passed */
+                rc = walk_ascii(&wk, alang, &w, stamp);
             } else {
                 i = walk_other(&wk, alang, text, len, i, &rc);
             }
+        } else if (b < 0x80) { /* no word's byte */
+            i++;
+            continue;
         } else {
             uint32_t cp = 0;
             size_t k = next_cp(text, len, i, &cp);

@@ -88,10 +88,12 @@ uint64_t mp_userlang_held_counts(const uint32_t *counts)
     if (counts == NULL)
         return 0;
     for (int l = 1; l < MP_LANG_COUNT; l++) {
+        if (counts[l] == 0)
+            continue; /* most languages have no message */
         total += counts[l];
         some |= (uint64_t)(counts[l] >= MP_USERLANG_HELD_MIN) << l;
     }
-    for (; some != 0; some &= some - 1) { /* most languages have no message */
+    for (; some != 0; some &= some - 1) { /* the languages of MIN messages or more */
         int l = __builtin_ctzll(some);
         if (holds(counts[l], total))
             m |= (uint64_t)1 << l;

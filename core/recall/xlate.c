@@ -134,16 +134,22 @@ double mp_xlate_rank_weight(unsigned rank)
 
 #define PIVOT_SENSES 2 /* English senses a pivot goes on from, and translations of each */
 
+/* The pivot's English senses, as they are collected. */
+struct senses {
+    char en[PIVOT_SENSES][MP_XLATETAB_KEY_MAX + 1];
+    uint8_t enlen[PIVOT_SENSES];
+    unsigned n;
+};
+
+/* One look-up's callback state: small, since a word makes one per
+ * language (the senses, when a pivot collects them, are its own). */
 struct step {
     mp_xlate_fn fn;
     void *arg;
     int lang;
     double w; /* of the step before (1: none) */
     unsigned keep;
-    /* the pivot's English senses, when collecting them */
-    char en[PIVOT_SENSES][MP_XLATETAB_KEY_MAX + 1];
-    uint8_t enlen[PIVOT_SENSES];
-    unsigned nen;
+    struct senses *sn; /* borrowed: where on_sense puts them */
 };
 
 static int on_trans(void *arg, const char *term, size_t len, unsigned rank)
@@ -156,10 +162,10 @@ static int on_trans(void *arg, const char *term, size_t len, unsigned rank)
 
 static int on_sense(void *arg, const char *term, size_t len, unsigned rank)
 {
-    struct step *s = arg;
-    if (s->nen < PIVOT_SENSES) {
-        memcpy(s->en[s->nen], term, len);
-        s->enlen[s->nen++] = (uint8_t)len;
+    struct senses *sn = ((struct step *)arg)->sn;
+    if (sn->n < PIVOT_SENSES) {
+        memcpy(sn->en[sn->n], term, len);
+        sn->enlen[sn->n++] = (uint8_t)len;
     }
     (void)rank;
     return MP_OK;
@@ -169,14 +175,15 @@ static int on_sense(void *arg, const char *term, size_t len, unsigned rank)
 static int pivot(const struct mp_xlate *x, int from, int lang, const char *key, size_t klen,
                  mp_xlate_fn fn, void *arg)
 {
-    struct step s = {.fn = fn, .arg = arg, .lang = lang, .keep = PIVOT_SENSES};
+    struct senses sn;
+    sn.n = 0;
+    struct step s = {.fn = fn, .arg = arg, .lang = lang, .keep = PIVOT_SENSES, .sn = &sn};
     int rc = mp_xlatetab_find(&x->to_en[from], key, klen, on_sense, &s);
     if (rc != MP_OK && rc != MP_NOTFOUND)
         return rc;
-    unsigned nen = s.nen;
-    for (unsigned k = 0; k < nen; k++) {
+    for (unsigned k = 0; k < sn.n; k++) {
         s.w = mp_xlate_rank_weight(k);
-        rc = mp_xlatetab_find(&x->from_en[lang], s.en[k], s.enlen[k], on_trans, &s);
+        rc = mp_xlatetab_find(&x->from_en[lang], sn.en[k], sn.enlen[k], on_trans, &s);
         if (rc != MP_OK && rc != MP_NOTFOUND)
             return rc;
     }

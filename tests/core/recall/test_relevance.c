@@ -11,6 +11,7 @@
 #include "recall/relevance_lex.h"
 #include "status.h"
 #include "recall/terms.h"
+#include "terms_texts.h"
 
 Suite *mp_test_suite(void);
 
@@ -240,6 +241,44 @@ START_TEST(test_relevance_groups_add_up)
     double s[4];
     score(&x, &p, "cat and dog", s);
     EQ(s[0], bm25(&p, 1, 4, 1, 1, 2, 3) + bm25(&p, 1, 4, 2, 1, 2, 3));
+}
+END_TEST
+
+static int on_term_copy(void *arg, const char *term, size_t len, uint32_t pos)
+{
+    char *out = arg;
+    (void)pos;
+    ck_assert_uint_lt(len, 16);
+    memcpy(out, term, len);
+    out[len] = '\0';
+    return MP_OK;
+}
+
+START_TEST(test_relevance_query_grows_past_its_first_members)
+{
+    /* 40 words, a group each: the query's members outgrow the first 32
+     * (on the stack) and move; item 0 holds the last word, item 1 the
+     * first, and each scores as one word alone */
+    static char words[40][8], terms[40][16];
+    char q[400];
+    size_t n = 0;
+    struct mp_terms *t = NULL;
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    for (int k = 0; k < 40; k++) {
+        snprintf(words[k], sizeof(words[k]), "zq%c%c", 'b' + k / 8, 'k' + k % 8);
+        ck_assert_int_eq(mp_terms_each(t, words[k], strlen(words[k]), on_term_copy, terms[k]),
+                         MP_OK);
+        n += (size_t)snprintf(q + n, sizeof(q) - n, "%s ", words[k]);
+    }
+    mp_terms_free(t);
+    struct tpost ps[] = {{terms[39], 0, 1, 0, 0}, {terms[0], 1, 1, 0, 0}};
+    struct tix x = {ps, 2, items4, 4, NULL, 0, 0};
+    struct mp_relevance_params p = plain();
+    double s[4];
+    score(&x, &p, q, s);
+    EQ(s[0], bm25(&p, 1, 4, 1, 1, 2, 3));
+    EQ(s[1], bm25(&p, 1, 4, 1, 1, 4, 3));
+    EQ(s[2], 0);
 }
 END_TEST
 
@@ -539,14 +578,22 @@ START_TEST(test_relevance_question_raw_walk_agrees_with_the_reference)
     static struct mp_relevance_question qn;
     ck_assert_int_eq(mp_terms_new(&t), MP_OK);
     uint32_t seed = 7;
-    for (int round = 0; round < 6000; round++) {
-        char q[256], want[512], got[512];
+    size_t ntexts = sizeof(terms_texts) / sizeof(terms_texts[0]);
+    for (int round = 0; round < 6000 + (int)ntexts; round++) {
+        char q[2048], want[1024], got[1024];
         size_t n = 0, used = 0;
-        for (int p = 0, count = 1 + round % 8; p < count; p++) {
+        /* texts of 1 to 8 pieces, one in eight of 1 to 64 (past several
+         * 16-byte blocks), then the real texts of 13 languages */
+        int count = round % 8 == 7 ? 1 + round % 64 : 1 + round % 8;
+        for (int p = 0; round < 6000 && p < count; p++) {
             seed = seed * 1103515245u + 12345u;
             size_t k = (seed >> 8) % np;
             memcpy(q + n, pieces[k], plen[k]);
             n += plen[k];
+        }
+        if (round >= 6000) {
+            n = strlen(terms_texts[round - 6000]);
+            memcpy(q, terms_texts[round - 6000], n);
         }
         bool temporal = ref_parse_raw(q, n, want, sizeof(want));
         ck_assert_int_eq(mp_relevance_question_parse(t, q, n, NULL, 0, NULL, &qn), MP_OK);
@@ -1262,6 +1309,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_relevance_bm25f_fields_and_length);
     tcase_add_test(tc, test_relevance_group_takes_its_best_member);
     tcase_add_test(tc, test_relevance_groups_add_up);
+    tcase_add_test(tc, test_relevance_query_grows_past_its_first_members);
     tcase_add_test(tc, test_relevance_spelling_neighbour_only_for_unknown_words);
     tcase_add_test(tc, test_relevance_date_groups_need_a_capital);
     tcase_add_test(tc, test_relevance_smoothing_stays_in_the_session);

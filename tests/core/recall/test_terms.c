@@ -12,6 +12,7 @@
 #include "status.h"
 #include "recall/terms.h"
 #include "json/utf8.h"
+#include "lang_ref.h"
 #include "terms_ref.h"
 #include "terms_texts.h"
 
@@ -997,6 +998,55 @@ START_TEST(test_terms_walk_as_before_the_one_pass_path)
 }
 END_TEST
 
+static int prior_of(void *arg)
+{
+    return *(const int *)arg;
+}
+
+/* text[0..n) identified by both, with each prior: the same language. */
+static void assert_same_lang(const char *text, size_t n)
+{
+    static const int priors[] = {MP_LANG_NONE, MP_LANG_EN, MP_LANG_FR, MP_LANG_TR,
+                                 MP_LANG_DE,   MP_LANG_PT, MP_LANG_RU, MP_LANG_ES};
+    for (size_t k = 0; k < sizeof(priors) / sizeof(priors[0]); k++) {
+        int p = priors[k];
+        int a = mp_lang_detect_prior(text, n, p), b = mp_lang_ref_detect_prior(text, n, p);
+        int c = mp_lang_detect_lazy(text, n, prior_of, &p);
+        int d = mp_lang_ref_detect_lazy(text, n, prior_of, &p);
+        if (a != b || c != d)
+            ck_abort_msg("\"%.*s\" with prior %d: %d %d, before %d %d", (int)n, text, p, a, c, b,
+                         d);
+    }
+}
+
+/* Identification reads ASCII words with one 16-byte load and ends a word
+ * as its run of letters ends: the languages it finds are those it found
+ * before (tests/core/recall/lang_ref.c), on real text of 13 languages,
+ * words about the 16-byte load and the word's 64-byte cap, and 100,000
+ * random texts. */
+START_TEST(test_lang_detect_as_before_the_one_load_words)
+{
+    static char buf[600];
+    uint64_t seed = 0x2545f4914f6cdd1du;
+    for (size_t k = 0; k < sizeof(terms_texts) / sizeof(terms_texts[0]); k++)
+        assert_same_lang(terms_texts[k], strlen(terms_texts[k]));
+    for (size_t w = 1; w < 80; w++) { /* "the the ... wwww... the" with a w-letter word */
+        size_t n = 0;
+        for (int k = 0; k < 5; k++)
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, "the la und ");
+        memset(buf + n, 'a' + (int)(w % 26), w);
+        n += w;
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "'s de le a qu'il");
+        assert_same_lang(buf, n);
+        assert_same_lang(buf + 3, n - 3 - w % 7);
+    }
+    for (int k = 0; k < 100000; k++) {
+        size_t n = random_text(&seed, buf, k % 100 == 0 ? sizeof(buf) : 160);
+        assert_same_lang(buf, n);
+    }
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("terms");
@@ -1027,6 +1077,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_terms_every_language_has_its_stemmer_and_stop_list);
     tcase_add_test(tc, test_lang_stop_hash_agrees_with_every_row);
     tcase_add_test(tc, test_lang_detect_by_script_then_stop_words);
+    tcase_add_test(tc, test_lang_detect_as_before_the_one_load_words);
     tcase_add_test(tc, test_lang_detect_english_with_borrowed_words_and_names);
     suite_add_tcase(s, tc);
     return s;
